@@ -1,0 +1,27 @@
+// Package berth is a Go SDK that deploys containers to Docker Engine and Docker Swarm.
+//
+// Typed, declarative builders describe what should run; berth compiles them to Engine API
+// requests, shows the plan, applies it, and watches the cluster until it converges. Helpers
+// cover what operators do by hand: data-volume containers, tar backup and restore of volumes,
+// a local registry to push to, scheduled jobs and a local multi-node swarm.
+//
+// The root package holds what every other package shares:
+//
+//   - [ErrInvalid] and [ValidationError]: every problem found in user input before any I/O is a
+//     *ValidationError with the path of the offending field; all of them match
+//     errors.Is(err, berth.ErrInvalid) and cerrdefs.IsInvalidArgument(err).
+//   - [Problems]: the collector builders use to report every problem at once.
+//   - [Connect]: an Engine API client configured from the environment (DOCKER_HOST,
+//     DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION) with API version negotiation,
+//     failing with [ErrNoEngine] and the address it tried when no engine answers.
+//
+// The packages below follow one pipeline: builder → Compile (pure) → Plan (reads live state) →
+// Apply → Watch.
+//
+//	image     build, import, tag, push and pull images with typed progress
+//	registry  a local registry container and the registry HTTP API v2
+//	volume    volumes, data-volume containers, streaming backup and restore
+//	swarm     cluster life cycle, nodes and single services
+//	stack     stacks of services, networks, volumes, configs and secrets; Compose in and out
+//	cron      scheduled jobs as containers, execs or swarm jobs
+package berth

@@ -1,0 +1,94 @@
+// Package testenv gives integration tests a real engine, fixture images and unique names.
+//
+// With BERTH_REQUIRE_ENGINE=1 (as `make test` and CI set it) a missing engine or fixture is a
+// test failure; without it the test is skipped, so `go test ./...` on a laptop without Docker
+// still runs the pure tests.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/internal/fixtures"
+	"github.com/moby/moby/client"
+)
+
+// Required reports whether integration tests must run (BERTH_REQUIRE_ENGINE=1).
+func Required() bool { return os.Getenv("BERTH_REQUIRE_ENGINE") == "1" }
+
+var (
+	connectOnce sync.Once
+	shared      *client.Client
+	connectErr  error
+)
+
+// Engine returns a client of the engine under test, shared by the tests of one package. It
+// fails the test when BERTH_REQUIRE_ENGINE=1 and no engine answers, and skips it otherwise.
+func Engine(t testing.TB) *client.Client {
+	t.Helper()
+	connectOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		shared, connectErr = berth.Connect(ctx)
+	})
+	if connectErr != nil {
+		unavailable(t, connectErr.Error())
+	}
+	return shared
+}
+
+func unavailable(t testing.TB, why string) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("integration test needs an engine (BERTH_REQUIRE_ENGINE=1): %s", why)
+	}
+	t.Skipf("no engine (set BERTH_REQUIRE_ENGINE=1 to fail instead): %s", why)
+}
+
+// Image returns the reference of fixture k to use on this engine: the local fixture when
+// present, else the public image when present locally. With neither, the test fails under
+// BERTH_REQUIRE_ENGINE=1 (run `make fixtures`) and is skipped otherwise: tests never pull.
+func Image(t testing.TB, cli client.ImageAPIClient, k fixtures.Kind) string {
+	t.Helper()
+	ctx := context.Background()
+	ref, err := k.Resolve(ctx, cli)
+	if err != nil {
+		t.Fatalf("resolve fixture %s: %v", k.Local, err)
+	}
+	if _, err := cli.ImageInspect(ctx, ref); err != nil {
+		unavailable(t, "neither "+k.Local+" nor "+k.Public+" is on the engine; run `make fixtures`")
+	}
+	return ref
+}
+
+// Name returns a name unique to this test run: prefix, the test's name and random hex, in the
+// characters Docker accepts for container, volume and network names.
+func Name(t testing.TB, prefix string) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	base := strings.ToLower(t.Name())
+	base = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, base)
+	if len(base) > 24 {
+		base = base[:24]
+	}
+	return prefix + "-" + strings.Trim(base, "-") + "-" + hex.EncodeToString(b)
+}
+
+// Context returns a context that ends with the test or after d.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
