@@ -1,0 +1,24 @@
+# The README's two commands: `make demo` and `make test`. Both start from nothing on a fresh
+# Debian machine: they install and start the engine and build the fixture images first.
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: engine fixtures test demo vet bench build
+
+engine:
+	@bash hack/engine.sh
+
+fixtures: engine
+	@$(GO) run ./hack/fixtures
+
+vet:
+	$(GO) vet ./...
+
+test: engine fixtures vet
+	@bash hack/test.sh
+
+demo: engine fixtures
+	$(GO) run ./examples/quickstart
+
+build:
+	$(GO) build -o bin/berth ./cmd/berth
