@@ -17,13 +17,13 @@ type StreamError = msgstream.StreamError
 
 // Event is one progress message of a Build, Push, Pull, Import or Load.
 type Event struct {
-	ID       string // layer or image ID the status is about, when any
-	Status   string // "Pushing", "Pull complete", ...
-	Stream   string // build output
-	Current  int64  // bytes done, when the engine reports progress
-	Total    int64  // bytes in all, when known
-	ImageID  string // the built image's ID (build, aux message)
-	Digest   string // the pushed manifest's digest (push, aux message)
+	ID      string // layer or image ID the status is about, when any
+	Status  string // "Pushing", "Pull complete", ...
+	Stream  string // build output
+	Current int64  // bytes done, when the engine reports progress
+	Total   int64  // bytes in all, when known
+	ImageID string // the built image's ID (build, aux message)
+	Digest  string // the pushed manifest's digest (push, aux message)
 }
 
 // String renders the event as the Docker CLI prints it in plain mode.
