@@ -165,10 +165,11 @@ func Load(ctx context.Context, cli client.ImageAPIClient, r io.Reader) ([]string
 // Auth is the registry credential of a push or pull.
 type Auth = registry.AuthConfig
 
-// encodeAuth encodes a credential as the X-Registry-Auth header wants it.
+// encodeAuth encodes a credential as the X-Registry-Auth header wants it; no credential is
+// sent as "{}", as the Docker CLI does (the engine refuses a push without the header).
 func encodeAuth(a *Auth) (string, error) {
 	if a == nil {
-		return "", nil
+		a = &Auth{}
 	}
 	b, err := json.Marshal(a)
 	if err != nil {
