@@ -45,7 +45,7 @@ type Options struct {
 	Name     string   // container name; "registry" when empty
 	Image    string   // DefaultImage when empty; must already be on the engine or pullable
 	HostIP   string   // address the port is published on; "127.0.0.1" when empty
-	HostPort int      // host port; 0 lets the engine pick a free one
+	HostPort int      // host port; 0 picks a free one (kept across restarts)
 	Network  string   // also attach the registry to this network
 	Aliases  []string // its names on Network besides Name, e.g. "registry"
 	Volume   string   // named volume holding the images; NAME-data when empty
@@ -114,6 +114,14 @@ func Start(ctx context.Context, cli Engine, opts Options) (*Registry, error) {
 		if err := portFree(opts.HostIP, opts.HostPort); err != nil {
 			return nil, err
 		}
+	} else {
+		// Bind a fixed port rather than letting the engine pick one: an engine-picked port
+		// changes when the container restarts, and every pushed reference names the port.
+		port, err := freePort(opts.HostIP)
+		if err != nil {
+			return nil, err
+		}
+		opts.HostPort = port
 	}
 	createdVolume, err := ensureVolume(ctx, cli, opts)
 	if err != nil {
@@ -138,6 +146,15 @@ func portFree(ip string, port int) error {
 	return l.Close()
 }
 
+func freePort(ip string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("registry: find a free port on %s: %w", ip, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
 func ensureVolume(ctx context.Context, cli Engine, opts Options) (created bool, err error) {
 	if _, err := cli.VolumeInspect(ctx, opts.Volume, client.VolumeInspectOptions{}); err == nil {
 		return false, nil
@@ -158,10 +175,7 @@ func startContainer(ctx context.Context, cli Engine, opts Options) (*Registry, e
 	for k, v := range opts.Labels {
 		labels[k] = v
 	}
-	hostPort := ""
-	if opts.HostPort != 0 {
-		hostPort = strconv.Itoa(opts.HostPort)
-	}
+	hostPort := strconv.Itoa(opts.HostPort)
 	create := client.ContainerCreateOptions{
 		Name: opts.Name,
 		Config: &container.Config{Image: opts.Image, Labels: labels,
@@ -187,7 +201,7 @@ func startContainer(ctx context.Context, cli Engine, opts Options) (*Registry, e
 	}
 	if _, err := cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 		cleanup()
-		if opts.HostPort != 0 && cerrdefs.IsConflict(err) {
+		if cerrdefs.IsConflict(err) {
 			return nil, &PortInUseError{Addr: net.JoinHostPort(opts.HostIP, hostPort), Err: err}
 		}
 		return nil, fmt.Errorf("registry %s: start container: %w", opts.Name, err)
@@ -273,17 +287,6 @@ func (r *Registry) Stop(ctx context.Context) error {
 func (r *Registry) Restart(ctx context.Context) error {
 	if _, err := r.cli.ContainerStart(ctx, r.ContainerID, client.ContainerStartOptions{}); err != nil {
 		return fmt.Errorf("registry %s: start: %w", r.Name, err)
-	}
-	// The engine may publish a different host port after a restart when none was asked for.
-	res, err := r.cli.ContainerInspect(ctx, r.ContainerID, client.ContainerInspectOptions{})
-	if err != nil {
-		return fmt.Errorf("registry %s: inspect: %w", r.Name, err)
-	}
-	host, _, _ := net.SplitHostPort(r.HostAddr)
-	port := network.MustParsePort(strconv.Itoa(containerPort) + "/tcp")
-	if bs := res.Container.NetworkSettings.Ports[port]; len(bs) > 0 {
-		r.HostAddr = net.JoinHostPort(host, bs[0].HostPort)
-		r.API = NewAPI("http://" + r.HostAddr)
 	}
 	return r.API.WaitReady(ctx, 30*time.Second)
 }
