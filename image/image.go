@@ -81,13 +81,13 @@ func Tag(ctx context.Context, cli client.ImageAPIClient, source, target string) 
 
 // RemoveOptions says how to remove an image.
 type RemoveOptions struct {
-	Force         bool // remove even when containers use it, and every tag of an ID
-	PruneChildren bool // delete untagged parents
+	Force   bool // remove even when containers use it, and every tag of an ID
+	NoPrune bool // keep untagged parents (the Docker CLI's --no-prune)
 }
 
 // Remove removes the reference ref (or the image, when it is its last reference).
 func Remove(ctx context.Context, cli client.ImageAPIClient, ref string, opts RemoveOptions) error {
-	_, err := cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: opts.Force, PruneChildren: opts.PruneChildren})
+	_, err := cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: opts.Force, PruneChildren: !opts.NoPrune})
 	if err != nil {
 		return fmt.Errorf("remove image %s: %w", ref, err)
 	}

@@ -128,7 +128,7 @@ func TestUnreachableRegistry(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	_, err := registry.NewAPI("http://"+addr).Catalog(context.Background())
+	_, err := registry.NewAPI("http://" + addr).Catalog(context.Background())
 	if !errors.Is(err, registry.ErrUnreachable) || !containsAll(err.Error(), addr) {
 		t.Fatalf("want ErrUnreachable naming %s, got %v", addr, err)
 	}
