@@ -25,6 +25,9 @@ type StreamError struct {
 
 func (e *StreamError) Error() string {
 	msg := strings.TrimSpace(e.Message)
+	if msg == "" {
+		msg = fmt.Sprintf("the engine reported an error without a message (code %d)", e.Code)
+	}
 	if len(e.Output) > 0 {
 		msg += "\n" + strings.Join(e.Output, "\n")
 	}
