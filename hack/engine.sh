@@ -42,6 +42,12 @@ if ! need_packages || [ "$missing_client" = 1 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-registry busybox-static >/dev/null
 fi
 
+# A package's init script may have started an engine already.
+if answers; then
+	echo "engine: ready ($(docker version --format '{{.Server.Version}} API {{.Server.APIVersion}}'))"
+	exit 0
+fi
+
 if [ -n "${DOCKER_HOST:-}" ]; then
 	echo "engine: DOCKER_HOST=$DOCKER_HOST does not answer; not starting a local engine for it" >&2
 	exit 1
