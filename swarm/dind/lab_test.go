@@ -273,6 +273,49 @@ func TestLab(t *testing.T) {
 			t.Errorf("inspect removed node: %v; want not found", err)
 		}
 	})
+	t.Run("join as manager, demote, leave, init a new swarm", func(t *testing.T) {
+		token, err := swarm.JoinToken(ctx, mgr, swarm.RoleManager)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = swarm.Join(ctx, w2.Client, swarm.JoinOptions{Token: token, Managers: []string{lab.Manager.Addr.String()}, AdvertiseAddr: w2.Addr.String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := w2.Client.Info(ctx, client.InfoOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := info.Info.Swarm.NodeID
+		waitNode(t, ctx, mgr, id, func(n swarm.Node) bool { return n.Role == swarm.RoleManager && n.ManagerStatus == "Reachable" })
+		if _, err := swarm.Demote(ctx, mgr, id); err != nil {
+			t.Fatal(err)
+		}
+		waitNode(t, ctx, mgr, id, func(n swarm.Node) bool { return n.ManagerStatus == "" })
+		if err := swarm.Leave(ctx, w2.Client, swarm.LeaveOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := swarm.Init(ctx, w2.Client, swarm.InitOptions{
+			AdvertiseAddr:   w2.Addr.String(),
+			DefaultAddrPool: []string{"10.123.0.0/16"},
+			SubnetSize:      26,
+			DataPathPort:    4790,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw := res.Swarm
+		if sw.ID == lab.SwarmID || res.NodeID == "" || sw.DataPathPort != 4790 || sw.SubnetSize != 26 ||
+			len(sw.DefaultAddrPool) != 1 || sw.DefaultAddrPool[0].String() != "10.123.0.0/16" {
+			t.Errorf("new swarm: id %s node %s port %d subnet %d pools %v", sw.ID, res.NodeID, sw.DataPathPort, sw.SubnetSize, sw.DefaultAddrPool)
+		}
+		if err := swarm.Leave(ctx, w2.Client, swarm.LeaveOptions{}); err == nil {
+			t.Errorf("the last manager left without force")
+		}
+		if err := swarm.Leave(ctx, w2.Client, swarm.LeaveOptions{Force: true}); err != nil {
+			t.Errorf("leave --force: %v", err)
+		}
+	})
 }
 
 // TestTwoLabs starts two small labs side by side and checks that a name in use is refused.
