@@ -479,3 +479,21 @@ func waitNode(t *testing.T, ctx context.Context, mgr *client.Client, node string
 	}
 	t.Fatalf("node %s: %s %s %s %q, %v", node, n.Role, n.Status, n.Availability, n.ManagerStatus, err)
 }
+
+// TestStartFailsClean checks that a lab that fails half-way leaves nothing behind: once
+// with a node image that is missing, once with one that never runs dockerd.
+func TestStartFailsClean(t *testing.T) {
+	host := testenv.Engine(t)
+	busybox := testenv.Image(t, host, fixtures.Busybox)
+	testenv.Image(t, host, fixtures.Registry)
+	ctx := testenv.Context(t, 2*time.Minute)
+	for _, image := range []string{"berth-fixtures/missing:none", busybox} {
+		name := testenv.Name(t, "labfail")
+		_, err := dind.Start(ctx, host, dind.Options{Name: name, Workers: 1, Image: image, ReadyTimeout: 3 * time.Second})
+		if err == nil {
+			t.Errorf("lab from %s started", image)
+		}
+		t.Logf("%s: %v", image, err)
+		assertGone(t, host, name)
+	}
+}

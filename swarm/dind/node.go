@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
@@ -70,9 +72,16 @@ func published(ctx context.Context, host Engine, name, netName string, p network
 }
 
 func mustPort(s string) uint16 {
-	var n uint16
-	fmt.Sscan(s, &n)
-	return n
+	n, _ := strconv.ParseUint(s, 10, 16)
+	return uint16(n)
+}
+
+// notPulled explains a missing image: the lab never pulls.
+func notPulled(err error) string {
+	if cerrdefs.IsNotFound(err) {
+		return " (the image is not on the engine and a lab never pulls: pull, build or load it first)"
+	}
+	return ""
 }
 
 // hostConfig returns the host configuration of a node container: privileged, or the explicit
@@ -118,7 +127,7 @@ func startNode(ctx context.Context, host Engine, o Options, netName, name, role 
 		}},
 	})
 	if err != nil {
-		return "", fmt.Errorf("create node container %s from %s: %w", name, o.Image, err)
+		return "", fmt.Errorf("create node container %s from %s%s: %w", name, o.Image, notPulled(err), err)
 	}
 	if _, err := host.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 		return res.ID, fmt.Errorf("start node container %s: %w", name, err)

@@ -87,7 +87,7 @@ func startRegistry(ctx context.Context, host Engine, o Options, netName string) 
 		}},
 	})
 	if err != nil {
-		return Registry{}, fmt.Errorf("create the registry container %s from %s: %w", name, o.RegistryImage, err)
+		return Registry{}, fmt.Errorf("create the registry container %s from %s%s: %w", name, o.RegistryImage, notPulled(err), err)
 	}
 	if _, err := host.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil {
 		return Registry{}, fmt.Errorf("start the registry container %s: %w", name, err)
