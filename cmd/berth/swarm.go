@@ -26,6 +26,7 @@ import (
 
 func init() {
 	register(command{path: "lab up", usage: "start a local swarm of Docker-in-Docker nodes and a registry", run: labUp})
+	register(command{path: "lab ls", usage: "list the labs on this engine, or show one lab's nodes", run: labList})
 	register(command{path: "lab down", usage: "remove a lab: its containers, network and volumes", run: labDown})
 	register(command{path: "swarm init", usage: "make this engine the first manager of a new swarm", run: swarmInit})
 	register(command{path: "swarm join", usage: "join this engine to a swarm as a worker or a manager", run: swarmJoin})
@@ -77,7 +78,11 @@ func labUp(ctx context.Context, args []string) error {
 }
 
 func printLab(w io.Writer, lab *dind.Cluster) {
-	fmt.Fprintf(w, "lab %s up in %s (swarm %s, network %s)\n\n", lab.Name, lab.Elapsed.Round(time.Millisecond), lab.SwarmID, lab.Network)
+	if lab.Elapsed > 0 {
+		fmt.Fprintf(w, "lab %s up in %s (swarm %s, network %s)\n\n", lab.Name, lab.Elapsed.Round(time.Millisecond), lab.SwarmID, lab.Network)
+	} else {
+		fmt.Fprintf(w, "lab %s (swarm %s, network %s)\n\n", lab.Name, lab.SwarmID, lab.Network)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tROLE\tADDRESS\tENGINE (from this host)\tNODE ID")
 	for _, n := range lab.Nodes() {
@@ -92,6 +97,35 @@ func printLab(w io.Writer, lab *dind.Cluster) {
 	fmt.Fprintf(w, "push an image with:\n  docker tag IMAGE %s/IMAGE && docker push %s/IMAGE  # then use %s/IMAGE in services\n",
 		lab.Registry.HostAddr, lab.Registry.HostAddr, lab.Registry.ClusterAddr)
 	fmt.Fprintf(w, "remove it with:\n  berth lab down --name %s\n", lab.Name)
+}
+
+func labList(ctx context.Context, args []string) error {
+	fs := newFlags("lab ls", "[NAME]")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cli, err := engine(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if fs.NArg() == 1 {
+		lab, err := dind.Attach(ctx, cli, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		defer lab.Detach()
+		printLab(os.Stdout, lab)
+		return nil
+	}
+	names, err := dind.List(ctx, cli)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		fmt.Println(n)
+	}
+	return nil
 }
 
 func labDown(ctx context.Context, args []string) error {

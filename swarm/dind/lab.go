@@ -286,6 +286,10 @@ func (c *Cluster) Close(ctx context.Context) error {
 	return Remove(ctx, c.host, c.Name)
 }
 
+// Detach closes the node clients and leaves the lab running, for Attach or `berth lab down`
+// to find later.
+func (c *Cluster) Detach() { c.closeClients() }
+
 func (c *Cluster) closeClients() {
 	for _, n := range c.Nodes() {
 		if n != nil && n.Client != nil {

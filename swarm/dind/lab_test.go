@@ -358,7 +358,24 @@ func TestTwoLabs(t *testing.T) {
 			t.Errorf("lab %s: %d nodes, %v; want 2", lab.Name, len(nodes), err)
 		}
 	}
-	_, err := dind.Start(ctx, host, dind.Options{Name: names[0]})
+	listed, err := dind.List(ctx, host)
+	if err != nil || !slices.Contains(listed, names[0]) || !slices.Contains(listed, names[1]) {
+		t.Errorf("List: %v, %v; want both labs", listed, err)
+	}
+	att, err := dind.Attach(ctx, host, names[1])
+	if err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	defer att.Detach()
+	b := labs[1]
+	if att.SwarmID != b.SwarmID || att.Registry != b.Registry || len(att.Workers) != 1 ||
+		att.Manager.NodeID != b.Manager.NodeID || att.Workers[0].EngineHost != b.Workers[0].EngineHost || att.Privileged != b.Privileged {
+		t.Errorf("Attach: %+v %+v; want %+v %+v", att, att.Manager, b, b.Manager)
+	}
+	if _, err := dind.Attach(ctx, host, names[1]+"-none"); !cerrdefs.IsNotFound(err) {
+		t.Errorf("Attach a lab that does not exist: %v; want not found", err)
+	}
+	_, err = dind.Start(ctx, host, dind.Options{Name: names[0]})
 	if !cerrdefs.IsConflict(err) {
 		t.Errorf("start a lab whose name is in use: %v; want a conflict", err)
 	}
