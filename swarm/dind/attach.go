@@ -63,9 +63,9 @@ func (c *Cluster) attach(ctx context.Context, items []container.Summary) error {
 			}
 			c.Registry = Registry{Container: name, HostAddr: addr, ClusterAddr: RegistryAlias + ":5000"}
 		case "manager":
-			c.Manager = &Node{Name: name, ContainerID: ct.ID, Role: "manager"}
+			c.Manager = &Node{Name: name, ContainerID: ct.ID, Role: swarm.RoleManager}
 		case "worker":
-			c.Workers = append(c.Workers, &Node{Name: name, ContainerID: ct.ID, Role: "worker"})
+			c.Workers = append(c.Workers, &Node{Name: name, ContainerID: ct.ID, Role: swarm.RoleWorker})
 		}
 	}
 	if c.Manager == nil {

@@ -80,8 +80,8 @@ func (c *Cluster) Nodes() []*Node {
 }
 
 // Start creates a lab as o says and returns once the swarm has every node ready and the
-// images of o.Push are in the registry. It refuses (cerrdefs.IsConflict) when containers or a
-// network of a lab with the same name exist. When it fails half-way it removes what it made.
+// images of o.Push are in the registry. It refuses (cerrdefs.IsConflict) when containers, a
+// network or volumes of a lab with the same name exist. When it fails half-way it removes what it made.
 func Start(ctx context.Context, host Engine, o Options) (*Cluster, error) {
 	begin := time.Now()
 	if err := o.Validate(); err != nil {
@@ -108,7 +108,8 @@ func Start(ctx context.Context, host Engine, o Options) (*Cluster, error) {
 	return c, nil
 }
 
-// checkFree fails when anything labelled with the lab's name exists.
+// checkFree fails when anything labelled with the lab's name exists: a leftover volume would
+// give a new node the old one's swarm state.
 func checkFree(ctx context.Context, host Engine, name string) error {
 	f := make(client.Filters).Add("label", LabelLab+"="+name)
 	cs, err := host.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
@@ -119,9 +120,13 @@ func checkFree(ctx context.Context, host Engine, name string) error {
 	if err != nil {
 		return fmt.Errorf("lab %s: list networks: %w", name, err)
 	}
-	if len(cs.Items)+len(ns.Items) > 0 {
-		return fmt.Errorf("lab %s already exists (%d containers, %d networks labelled %s=%s): remove it first (berth lab down --name %s): %w",
-			name, len(cs.Items), len(ns.Items), LabelLab, name, name, cerrdefs.ErrConflict)
+	vs, err := host.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err != nil {
+		return fmt.Errorf("lab %s: list volumes: %w", name, err)
+	}
+	if len(cs.Items)+len(ns.Items)+len(vs.Items) > 0 {
+		return fmt.Errorf("lab %s already exists (%d containers, %d networks, %d volumes labelled %s=%s): remove it first (berth lab down --name %s): %w",
+			name, len(cs.Items), len(ns.Items), len(vs.Items), LabelLab, name, name, cerrdefs.ErrConflict)
 	}
 	return nil
 }
@@ -152,7 +157,7 @@ func (c *Cluster) start(ctx context.Context, o Options) error {
 // startNodes starts the manager (probing privileged mode), then the workers in parallel, and
 // connects to every dockerd.
 func (c *Cluster) startNodes(ctx context.Context, o Options) error {
-	c.Manager = &Node{Name: o.Name + "-manager", Role: "manager"}
+	c.Manager = &Node{Name: o.Name + "-manager", Role: swarm.RoleManager}
 	id, privileged, warning, err := startFirstNode(ctx, c.host, o, c.Network, c.Manager.Name)
 	if err != nil {
 		return err
@@ -162,7 +167,7 @@ func (c *Cluster) startNodes(ctx context.Context, o Options) error {
 		c.Warnings = append(c.Warnings, warning)
 	}
 	for i := range o.Workers {
-		c.Workers = append(c.Workers, &Node{Name: fmt.Sprintf("%s-worker%d", o.Name, i+1), Role: "worker"})
+		c.Workers = append(c.Workers, &Node{Name: fmt.Sprintf("%s-worker%d", o.Name, i+1), Role: swarm.RoleWorker})
 	}
 	errs := make([]error, len(c.Workers)+1)
 	var wg sync.WaitGroup
@@ -196,7 +201,9 @@ func (c *Cluster) connectNode(ctx context.Context, n *Node, timeout time.Duratio
 // formSwarm inits the swarm on the manager, joins the workers and waits until every node is
 // ready.
 func (c *Cluster) formSwarm(ctx context.Context, o Options) error {
-	res, err := swarm.Init(ctx, c.Manager.Client, swarm.InitOptions{AdvertiseAddr: c.Manager.Addr.String()})
+	spec := o.Swarm
+	spec.AdvertiseAddr, spec.ListenAddr = c.Manager.Addr.String(), ""
+	res, err := swarm.Init(ctx, c.Manager.Client, spec)
 	if err != nil {
 		return fmt.Errorf("node %s: %w", c.Manager.Name, err)
 	}

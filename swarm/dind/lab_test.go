@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -61,7 +62,12 @@ func TestLab(t *testing.T) {
 	host := testenv.Engine(t)
 	busybox := testenv.Image(t, host, fixtures.Busybox)
 	ctx := testenv.Context(t, 6*time.Minute)
-	lab := startLab(t, ctx, host, dind.Options{Name: testenv.Name(t, "lab"), Workers: 3, Push: []string{busybox}})
+	lab := startLab(t, ctx, host, dind.Options{
+		Name:    testenv.Name(t, "lab"),
+		Workers: 3,
+		Push:    []string{busybox},
+		Swarm:   swarm.InitOptions{DefaultAddrPool: []string{"10.77.0.0/16"}, SubnetSize: 24},
+	})
 	image := lab.Images[busybox]
 	if !strings.HasPrefix(image, "registry:5000/") {
 		t.Fatalf("Images[%s] = %q; want registry:5000/...", busybox, image)
@@ -218,7 +224,16 @@ func TestLab(t *testing.T) {
 		srv.TaskTemplate.Networks = []swarmtypes.NetworkAttachmentConfig{{Target: net}}
 		srv.EndpointSpec = &swarmtypes.EndpointSpec{Mode: swarmtypes.ResolutionModeDNSRR}
 		srvID := createService(t, ctx, mgr, srv)
-		waitTasks(t, ctx, mgr, srvID, func(ts []swarmtypes.Task) bool { return running(ts) == 1 })
+		srvTasks := waitTasks(t, ctx, mgr, srvID, func(ts []swarmtypes.Task) bool { return running(ts) == 1 })
+		var addrs []netip.Prefix
+		for _, a := range srvTasks[0].NetworksAttachments {
+			if a.Network.Spec.Name == net {
+				addrs = a.Addresses
+			}
+		}
+		if len(addrs) != 1 || !netip.MustParsePrefix("10.77.0.0/16").Contains(addrs[0].Addr()) {
+			t.Errorf("task address on %s: %v; want one in the lab's pool 10.77.0.0/16", net, addrs)
+		}
 
 		cl := sleeper(lab.Name+"-client", image, 1)
 		cl.TaskTemplate.ContainerSpec.Command = []string{"sh", "-c",

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
+	swarmtypes "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 )
 
@@ -22,8 +23,8 @@ type Node struct {
 	Name string
 	// ContainerID is the node container's ID on the host engine.
 	ContainerID string
-	// Role is "manager" or "worker".
-	Role string
+	// Role is swarm.RoleManager or swarm.RoleWorker.
+	Role swarmtypes.NodeRole
 	// Addr is the node's IP address on the lab network (the address it advertises).
 	Addr netip.Addr
 	// EngineHost is where the host reaches the node's dockerd: tcp://127.0.0.1:PORT. Use it as
@@ -105,7 +106,7 @@ func hostConfig(privileged bool, volume string) *container.HostConfig {
 
 // startNode creates and starts one node container. The dockerd flags trust the lab registry
 // and listen on tcp://0.0.0.0:2375 without TLS.
-func startNode(ctx context.Context, host Engine, o Options, netName, name, role string, privileged bool) (string, error) {
+func startNode(ctx context.Context, host Engine, o Options, netName, name string, role swarmtypes.NodeRole, privileged bool) (string, error) {
 	vol, err := createVolume(ctx, host, o.Name, name+"-data")
 	if err != nil {
 		return "", err
@@ -118,7 +119,7 @@ func startNode(ctx context.Context, host Engine, o Options, netName, name, role 
 			Hostname:     name,
 			Cmd:          args,
 			Env:          []string{"DOCKER_TLS_CERTDIR="},
-			Labels:       labels(o.Name, role),
+			Labels:       labels(o.Name, string(role)),
 			ExposedPorts: network.PortSet{port2375: {}},
 		},
 		HostConfig: hostConfig(privileged, vol),

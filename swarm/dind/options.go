@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/internal/fixtures"
+	"github.com/berthdev/berth/swarm"
 	"github.com/moby/moby/client"
 )
 
@@ -66,6 +67,10 @@ type Options struct {
 	Security Security
 	// ReadyTimeout bounds the wait for each dockerd and the registry to answer; 0 means 60s.
 	ReadyTimeout time.Duration
+	// Swarm configures the lab's swarm (default address pool, data path port, raft and
+	// dispatcher settings, ...). Its AdvertiseAddr and ListenAddr are ignored: the manager
+	// advertises its address on the lab network.
+	Swarm swarm.InitOptions
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,47}$`)
@@ -90,6 +95,7 @@ func (o Options) Validate() error {
 	if o.ReadyTimeout < 0 {
 		p.Add("lab/ready_timeout", "%s is negative: use 0 for the default 60s", o.ReadyTimeout)
 	}
+	p.AddErr("lab/swarm", o.Swarm.Validate())
 	for i, img := range o.Push {
 		if _, _, err := splitRef(img); err != nil {
 			p.Add(fmt.Sprintf("lab/push/%d", i), "%q is not an image reference: %v", img, err)
