@@ -46,7 +46,7 @@ func (l *swarmFlagList) String() string     { return strings.Join(*l, ",") }
 func (l *swarmFlagList) Set(v string) error { *l = append(*l, v); return nil }
 
 func labUp(ctx context.Context, args []string) error {
-	fs := newFlags("lab up", "[OPTIONS]")
+	fs := newSwarmFlags("lab up", "[OPTIONS]")
 	var o dind.Options
 	var push swarmFlagList
 	fs.StringVar(&o.Name, "name", dind.DefaultName, "lab name: prefix of its containers, network and volumes")
@@ -100,7 +100,7 @@ func printLab(w io.Writer, lab *dind.Cluster) {
 }
 
 func labList(ctx context.Context, args []string) error {
-	fs := newFlags("lab ls", "[NAME]")
+	fs := newSwarmFlags("lab ls", "[NAME]")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func labList(ctx context.Context, args []string) error {
 }
 
 func labDown(ctx context.Context, args []string) error {
-	fs := newFlags("lab down", "[OPTIONS]")
+	fs := newSwarmFlags("lab down", "[OPTIONS]")
 	name := fs.String("name", dind.DefaultName, "lab name")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -147,7 +147,7 @@ func labDown(ctx context.Context, args []string) error {
 }
 
 func swarmInit(ctx context.Context, args []string) error {
-	fs := newFlags("swarm init", "[OPTIONS]")
+	fs := newSwarmFlags("swarm init", "[OPTIONS]")
 	var o swarm.InitOptions
 	var pools swarmFlagList
 	var avail string
@@ -191,7 +191,7 @@ func swarmUint32(dst *uint32) func(string) error {
 }
 
 func swarmJoin(ctx context.Context, args []string) error {
-	fs := newFlags("swarm join", "[OPTIONS] HOST:PORT")
+	fs := newSwarmFlags("swarm join", "[OPTIONS] HOST:PORT")
 	var o swarm.JoinOptions
 	var avail string
 	fs.StringVar(&o.Token, "token", "", "join token (worker or manager)")
@@ -216,7 +216,7 @@ func swarmJoin(ctx context.Context, args []string) error {
 }
 
 func swarmLeave(ctx context.Context, args []string) error {
-	fs := newFlags("swarm leave", "[OPTIONS]")
+	fs := newSwarmFlags("swarm leave", "[OPTIONS]")
 	force := fs.Bool("force", false, "leave even as a manager or when the managers cannot be reached")
 	fs.BoolVar(force, "f", false, "shorthand for --force")
 	if err := fs.Parse(args); err != nil {
@@ -235,7 +235,7 @@ func swarmLeave(ctx context.Context, args []string) error {
 }
 
 func swarmJoinToken(ctx context.Context, args []string) error {
-	fs := newFlags("swarm join-token", "[OPTIONS] (worker|manager)")
+	fs := newSwarmFlags("swarm join-token", "[OPTIONS] (worker|manager)")
 	quiet := fs.Bool("q", false, "print the token only")
 	rotate := fs.Bool("rotate", false, "replace the token with a new one")
 	if err := fs.Parse(args); err != nil {
@@ -286,7 +286,7 @@ func swarmManagerAddr(ctx context.Context, cli client.NodeAPIClient) string {
 }
 
 func nodeList(ctx context.Context, args []string) error {
-	fs := newFlags("node ls", "[OPTIONS]")
+	fs := newSwarmFlags("node ls", "[OPTIONS]")
 	quiet := fs.Bool("q", false, "print IDs only")
 	var filters swarmFlagList
 	fs.Var(&filters, "filter", "role=worker|manager or node.label=KEY[=VALUE] (repeatable)")
@@ -350,7 +350,7 @@ func swarmLabels(m map[string]string) string {
 }
 
 func nodeUpdate(ctx context.Context, args []string) error {
-	fs := newFlags("node update", "[OPTIONS] NODE")
+	fs := newSwarmFlags("node update", "[OPTIONS] NODE")
 	var u swarm.NodeUpdate
 	var avail, role string
 	var add, rm swarmFlagList
@@ -388,7 +388,7 @@ func nodeUpdate(ctx context.Context, args []string) error {
 func nodePromoteDemote(role swarmtypes.NodeRole) func(context.Context, []string) error {
 	verb := map[swarmtypes.NodeRole]string{swarm.RoleManager: "promote", swarm.RoleWorker: "demote"}[role]
 	return func(ctx context.Context, args []string) error {
-		fs := newFlags("node "+verb, "NODE [NODE...]")
+		fs := newSwarmFlags("node "+verb, "NODE [NODE...]")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -413,7 +413,7 @@ func nodePromoteDemote(role swarmtypes.NodeRole) func(context.Context, []string)
 }
 
 func nodeRemove(ctx context.Context, args []string) error {
-	fs := newFlags("node rm", "[OPTIONS] NODE [NODE...]")
+	fs := newSwarmFlags("node rm", "[OPTIONS] NODE [NODE...]")
 	force := fs.Bool("force", false, "remove nodes that are still up, or managers")
 	fs.BoolVar(force, "f", false, "shorthand for --force")
 	if err := fs.Parse(args); err != nil {
@@ -439,3 +439,41 @@ func nodeRemove(ctx context.Context, args []string) error {
 }
 
 var _ flag.Value = (*swarmFlagList)(nil)
+
+// swarmFlags parses flags before, between and after arguments, as the Docker CLI does
+// (`berth node update NODE --availability drain`); "--" ends the flags.
+type swarmFlags struct {
+	*flag.FlagSet
+	pos []string
+}
+
+func newSwarmFlags(c, usageLine string) *swarmFlags {
+	return &swarmFlags{FlagSet: newFlags(c, usageLine)}
+}
+
+func (f *swarmFlags) Parse(args []string) error {
+	for {
+		if err := f.FlagSet.Parse(args); err != nil {
+			return err
+		}
+		rest := f.FlagSet.Args()
+		if len(rest) == 0 {
+			return nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			f.pos = append(f.pos, rest...)
+			return nil
+		}
+		f.pos, args = append(f.pos, rest[0]), rest[1:]
+	}
+}
+
+func (f *swarmFlags) Args() []string { return f.pos }
+func (f *swarmFlags) NArg() int      { return len(f.pos) }
+
+func (f *swarmFlags) Arg(i int) string {
+	if i < len(f.pos) {
+		return f.pos[i]
+	}
+	return ""
+}

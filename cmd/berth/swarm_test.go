@@ -41,7 +41,7 @@ func TestSwarmCLI(t *testing.T) {
 		code int
 	}{
 		{[]string{"node", "ls"}, 0},
-		{[]string{"node", "update", "--availability", "drain", "--label-add", "zone=a", name + "-worker1"}, 0},
+		{[]string{"node", "update", "--availability", "drain", name + "-worker1", "--label-add", "zone=a"}, 0},
 		{[]string{"node", "ls", "--filter", "node.label=zone=a", "-q"}, 0},
 		{[]string{"node", "update", "--role", "boss", name + "-worker1"}, 1},
 		{[]string{"swarm", "join-token", "--rotate", "worker"}, 0},
