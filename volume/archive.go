@@ -417,6 +417,8 @@ func mismatch(want, got []byte) error {
 	}
 	name := g.Path
 	switch {
+	case w.Path == "":
+		return corrupt(name, "the manifest ends before this entry", nil)
 	case w.Path != g.Path:
 		return corrupt(name, fmt.Sprintf("manifest lists %q here", w.Path), nil)
 	case w.SHA256 != g.SHA256:
