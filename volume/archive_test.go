@@ -20,7 +20,9 @@ type tEntry struct {
 	body string
 }
 
-func dir(name string) tEntry { return tEntry{h: tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755}} }
+func dir(name string) tEntry {
+	return tEntry{h: tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755}}
+}
 func file(name, body string) tEntry {
 	return tEntry{h: tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(body))}, body: body}
 }
