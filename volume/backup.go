@@ -64,9 +64,7 @@ func (s Source) validate() error {
 	case s.Container != "" && s.Volume != "":
 		p.Add("source", "both volume %q and container %q; give one", s.Volume, s.Container)
 	case s.Volume != "":
-		if err := checkVolumeName(s.Volume); err != nil {
-			p.AddErr("source/volume", err)
-		}
+		p.AddErr("source/volume", checkVolumeName("source/volume", s.Volume))
 	case s.Path != "" && (!path.IsAbs(s.Path) || path.Clean(s.Path) == "/"):
 		p.Add("source/path", "%q is not an absolute directory path below /", s.Path)
 	}

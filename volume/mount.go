@@ -58,7 +58,7 @@ func CheckMount(p string, m mount.Mount) error {
 	switch m.Type {
 	case mount.TypeVolume:
 		if m.Source != "" {
-			probs.AddErr(p+"/source", checkVolumeName(m.Source))
+			probs.AddErr(p+"/source", checkVolumeName(p+"/source", m.Source))
 		}
 	case mount.TypeBind:
 		if !path.IsAbs(m.Source) {

@@ -94,8 +94,8 @@ func checkRestore(target string, opts RestoreOptions) error {
 	var p berth.Problems
 	if target == "" {
 		p.Add("target", "empty; want the name of the volume to restore into")
-	} else if err := checkVolumeName(target); err != nil {
-		p.AddErr("target", err)
+	} else {
+		p.AddErr("target", checkVolumeName("target", target))
 	}
 	if opts.Mode < RestoreNew || opts.Mode > RestoreReplace {
 		p.Add("mode", "%d is not a restore mode; accepted: RestoreNew, RestoreMerge, RestoreReplace", opts.Mode)

@@ -16,9 +16,9 @@ import (
 // validName is the engine's rule for volume names.
 var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
-func checkVolumeName(name string) error {
+func checkVolumeName(path, name string) error {
 	if !validName.MatchString(name) {
-		return berth.Invalid("name", "%q is not a volume name; want [a-zA-Z0-9][a-zA-Z0-9_.-]+ (two characters or more)", name)
+		return berth.Invalid(path, "%q is not a volume name; want [a-zA-Z0-9][a-zA-Z0-9_.-]+ (two characters or more)", name)
 	}
 	return nil
 }
@@ -35,7 +35,7 @@ type Builder struct {
 func New(name string) *Builder {
 	b := &Builder{spec: client.VolumeCreateOptions{Name: name}}
 	if name != "" {
-		b.problems.AddErr("volume/name", checkVolumeName(name))
+		b.problems.AddErr("volume/name", checkVolumeName("volume/name", name))
 	}
 	return b
 }
