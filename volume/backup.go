@@ -98,6 +98,28 @@ type BackupOptions struct {
 	TempDir string
 }
 
+// validate checks the options before anything is stopped or read.
+func (o BackupOptions) validate() error {
+	var p berth.Problems
+	f, err := ParseFormat(string(o.Format))
+	p.AddErr("format", err)
+	switch {
+	case f == FormatTarGzip && (o.Level < 0 || o.Level > 9):
+		p.Add("level", "%d is not a gzip level; accepted: 1 (fastest) to 9 (best), 0 for the default", o.Level)
+	case f == FormatTarZstd && (o.Level < 0 || o.Level > 4):
+		p.Add("level", "%d is not a zstd level; accepted: 1 (fastest) to 4 (best), 0 for the default", o.Level)
+	case f == FormatTar && o.Level != 0:
+		p.Add("level", "%d for an uncompressed tar; leave it 0", o.Level)
+	}
+	if o.Quiesce < QuiesceNone || o.Quiesce > QuiescePause {
+		p.Add("quiesce", "%d; accepted: QuiesceNone, QuiesceStop, QuiescePause", o.Quiesce)
+	}
+	if o.StopTimeout != nil && *o.StopTimeout < -1 {
+		p.Add("stop_timeout", "%d seconds; want -1 (wait forever), 0 or more", *o.StopTimeout)
+	}
+	return p.Err()
+}
+
 // BackupResult says what Backup wrote and did.
 type BackupResult struct {
 	Summary
@@ -113,13 +135,13 @@ type BackupResult struct {
 // With opts.Quiesce the containers using the volume are stopped or paused and always started
 // again, also when the backup fails; errors from that are joined to the returned error.
 func Backup(ctx context.Context, cli Engine, src Source, w io.Writer, opts BackupOptions) (res BackupResult, err error) {
-	if err := src.validate(); err != nil {
-		return res, err
-	}
 	if opts.Format == "" {
 		opts.Format = FormatTarGzip
 	}
-	if _, err := ParseFormat(string(opts.Format)); err != nil {
+	var p berth.Problems
+	p.AddErr("source", src.validate())
+	p.AddErr("options", opts.validate())
+	if err := p.Err(); err != nil {
 		return res, err
 	}
 	ctr, dir, vol, cleanup, err := resolveSource(ctx, cli, src)

@@ -72,6 +72,9 @@ func checkDataContainer(name string, opts DataContainerOptions) error {
 	if name == "" {
 		p.Add("name", "empty; a data-volume container is found by its name")
 	}
+	if opts.Image == "" && len(opts.Paths) == 0 && len(opts.Mounts) == 0 {
+		p.Add("paths", "none, and the helper image declares no VOLUME; give paths or mounts to hold")
+	}
 	for i, dir := range opts.Paths {
 		if !path.IsAbs(dir) || path.Clean(dir) == "/" {
 			p.Add(fmt.Sprintf("paths/%d", i), "%q is not an absolute path below /", dir)
