@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"maps"
 	"path"
@@ -296,10 +297,15 @@ func checkSymlink(name, target string, allowAbsolute bool) error {
 type checker struct {
 	allowAbsolute bool
 	symlinks      map[string]bool // paths of symlink entries: nothing may be written under them
-	lines         io.Writer
-	count         int
-	bytes         int64
-	summary       Summary
+	// nonDirs holds a keyed 64-bit hash of every non-directory entry's path (8 bytes and map
+	// overhead per entry, not the path): a hardlink must name one of them, and no name may come
+	// twice. The key is random, so a hostile archive cannot aim a collision.
+	nonDirs map[uint64]struct{}
+	seed    maphash.Seed
+	lines   io.Writer
+	count   int
+	bytes   int64
+	summary Summary
 }
 
 // header checks one entry's header (not its content).
@@ -328,6 +334,9 @@ func (c *checker) header(h *tar.Header) error {
 	if h.Size < 0 || h.Uid < 0 || h.Gid < 0 {
 		return corrupt(name, "negative size or owner", nil)
 	}
+	if err := c.once(name, h.Typeflag); err != nil {
+		return err
+	}
 	switch h.Typeflag {
 	case tar.TypeSymlink:
 		if err := checkSymlink(name, h.Linkname, c.allowAbsolute); err != nil {
@@ -346,6 +355,25 @@ func (c *checker) header(h *tar.Header) error {
 				return unsafeEntry(name, "hardlink target goes through the symlink %q", h.Linkname[:i])
 			}
 		}
+		if _, ok := c.nonDirs[maphash.String(c.seed, h.Linkname)]; !ok {
+			return unsafeEntry(name, "hardlink target %q is not an earlier file of the archive", h.Linkname)
+		}
+	}
+	return nil
+}
+
+// once refuses a second entry of the same name (where the first is not a directory) and
+// remembers non-directories as possible hardlink targets.
+func (c *checker) once(name string, typ byte) error {
+	if c.nonDirs == nil {
+		c.nonDirs, c.seed = map[uint64]struct{}{}, maphash.MakeSeed()
+	}
+	key := maphash.String(c.seed, name)
+	if _, dup := c.nonDirs[key]; dup {
+		return unsafeEntry(name, "a second entry of this name")
+	}
+	if typ != tar.TypeDir {
+		c.nonDirs[key] = struct{}{}
 	}
 	return nil
 }

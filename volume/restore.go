@@ -81,7 +81,7 @@ func Restore(ctx context.Context, cli Engine, r io.Reader, target string, opts R
 		return res, err
 	}
 	if err := writeVolume(ctx, cli, spool, target); err != nil {
-		if res.Created && opts.Mode == RestoreNew {
+		if res.Created && !exists {
 			_, rmErr := cli.VolumeRemove(context.WithoutCancel(ctx), target, client.VolumeRemoveOptions{})
 			err = errors.Join(err, rmErr)
 		}
