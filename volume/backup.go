@@ -88,7 +88,9 @@ type BackupOptions struct {
 	// the fast default (gzip 1, zstd 1).
 	Level int
 	// Quiesce stops or pauses the running containers using the volume during the read. They
-	// are started or unpaused again when the read ends, also when it fails.
+	// are started or unpaused again when the read ends, also when it fails. With QuiesceStop,
+	// replicated swarm services mounting the volume are scaled to 0 and back instead (a
+	// global service is an error: pause it).
 	Quiesce Quiesce
 	// StopTimeout is the grace period, in seconds, before a stopped container is killed; nil
 	// uses the container's own setting.
@@ -125,6 +127,7 @@ type BackupResult struct {
 	Summary
 	Stopped []string // containers stopped during the read and started again
 	Paused  []string // containers paused during the read and unpaused again
+	Scaled  []string // swarm services scaled to 0 during the read and back again
 	Skipped []string // entries not backed up (device nodes, sockets): restore could not write them
 }
 
@@ -149,13 +152,9 @@ func Backup(ctx context.Context, cli Engine, src Source, w io.Writer, opts Backu
 		return res, err
 	}
 	defer func() { err = errors.Join(err, cleanup()) }()
-	users, err := volumeUsers(ctx, cli, vol, ctr)
-	if err != nil {
-		return res, err
-	}
-	q, err := quiesce(ctx, cli, users, opts)
+	q, err := quiesce(ctx, cli, vol, ctr, opts)
 	defer func() { err = errors.Join(err, q.resume(ctx)) }()
-	res.Stopped, res.Paused = q.stopped, q.paused
+	res.Stopped, res.Paused, res.Scaled = q.stopped, q.paused, q.scaled
 	if err != nil {
 		return res, err
 	}
