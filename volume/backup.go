@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,6 +127,11 @@ type BackupResult struct {
 	Paused  []string // containers paused during the read and unpaused again
 	Scaled  []string // swarm services scaled to 0 during the read and back again
 	Skipped []string // entries not backed up (device nodes, sockets): restore could not write them
+	// Changed lists the files that shrank or disappeared while they were read: the engine's
+	// stream stops there, so Backup pads the file's entry with zeros to its announced size,
+	// lists it here, and reads the rest of the source again (files that grow are cut at the
+	// size they had when the read began, by the engine). Quiesce avoids both.
+	Changed []string
 }
 
 // Backup writes an archive of src to w: its files through the Engine archive API (no image
@@ -158,16 +161,19 @@ func Backup(ctx context.Context, cli Engine, src Source, w io.Writer, opts Backu
 	if err != nil {
 		return res, err
 	}
-	rc, err := cli.CopyFromContainer(ctx, ctr, client.CopyFromContainerOptions{SourcePath: dir})
-	if err != nil {
-		return res, fmt.Errorf("volume: backup %s: read %s: %w", src, dir, err)
-	}
-	defer rc.Content.Close()
-	if !rc.Stat.Mode.IsDir() {
-		return res, berth.Invalid("source/path", "%s in %s is not a directory", dir, ctr)
+	open := func() (io.ReadCloser, error) {
+		rc, err := cli.CopyFromContainer(ctx, ctr, client.CopyFromContainerOptions{SourcePath: dir})
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", dir, err)
+		}
+		if !rc.Stat.Mode.IsDir() {
+			rc.Content.Close()
+			return nil, berth.Invalid("source/path", "%s in %s is not a directory", dir, src.Container)
+		}
+		return rc.Content, nil
 	}
 	aw := archiveWriter{format: opts.Format, level: opts.Level, tempDir: opts.TempDir, source: src.String()}
-	res.Summary, res.Skipped, err = aw.write(rc.Content, w)
+	res.Summary, res.Skipped, res.Changed, err = aw.write(open, w)
 	if err != nil {
 		return res, fmt.Errorf("volume: backup %s: %w", src, err)
 	}
@@ -231,108 +237,32 @@ type archiveWriter struct {
 	source  string
 }
 
-func (a archiveWriter) write(engineTar io.Reader, w io.Writer) (Summary, []string, error) {
+func (a archiveWriter) write(open func() (io.ReadCloser, error), w io.Writer) (Summary, []string, []string, error) {
 	cw, closeCW, err := compressor(w, a.format, a.level)
 	if err != nil {
-		return Summary{}, nil, err
+		return Summary{}, nil, nil, err
 	}
 	spool, err := os.CreateTemp(a.tempDir, "berth-manifest-*")
 	if err != nil {
-		return Summary{}, nil, fmt.Errorf("manifest spool file: %w", err)
+		return Summary{}, nil, nil, fmt.Errorf("manifest spool file: %w", err)
 	}
 	defer os.Remove(spool.Name())
 	defer spool.Close()
 	lines := bufio.NewWriterSize(spool, 64<<10)
 	hdr, _ := json.Marshal(manifestHeader{Kind: manifestKind, Version: manifestVersion, Source: a.source, Created: time.Now().UTC().Format(time.RFC3339)})
 	lines.Write(append(hdr, '\n'))
-	tw := tar.NewWriter(cw)
-	sum, skipped, err := copyEntries(tar.NewReader(engineTar), tw, lines)
-	if err != nil {
-		return sum, skipped, err
+	c := &copier{tw: tar.NewWriter(cw), lines: lines, buf: make([]byte, 256<<10)}
+	if err := c.run(open); err != nil {
+		return c.sum, c.skipped, c.changed, err
 	}
-	sum.Format = a.format
-	if err := appendManifest(tw, lines, spool, sum); err != nil {
-		return sum, skipped, err
+	c.sum.Format = a.format
+	if err := appendManifest(c.tw, lines, spool, c.sum); err != nil {
+		return c.sum, c.skipped, c.changed, err
 	}
-	if err := tw.Close(); err != nil {
-		return sum, skipped, fmt.Errorf("write archive: %w", err)
+	if err := c.tw.Close(); err != nil {
+		return c.sum, c.skipped, c.changed, fmt.Errorf("write archive: %w", err)
 	}
-	return sum, skipped, closeCW()
-}
-
-// copyEntries copies every entry of the engine's tar to tw under DataDir, hashing regular files
-// and writing their manifest lines.
-func copyEntries(tr *tar.Reader, tw *tar.Writer, lines io.Writer) (Summary, []string, error) {
-	var sum Summary
-	var skipped []string
-	buf := make([]byte, 256<<10)
-	base := ""
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return sum, skipped, nil
-		}
-		if err != nil {
-			return sum, skipped, fmt.Errorf("read from the engine: %w", err)
-		}
-		name := strings.TrimSuffix(h.Name, "/")
-		if base == "" {
-			base = name
-		}
-		switch {
-		case name == base:
-			name = DataDir
-		case strings.HasPrefix(name, base+"/"):
-			name = DataDir + strings.TrimPrefix(name, base)
-		default:
-			return sum, skipped, fmt.Errorf("engine sent %q outside %q", h.Name, base)
-		}
-		nh := normalHeader(h, name)
-		if nh.Typeflag == tar.TypeLink {
-			nh.Linkname = rebase(nh.Linkname, base)
-		}
-		if _, ok := typeName[nh.Typeflag]; !ok {
-			skipped = append(skipped, name)
-			continue
-		}
-		digest, err := copyEntry(tw, nh, tr, buf)
-		if err != nil {
-			return sum, skipped, err
-		}
-		e := entryOf(nh, digest)
-		if _, err := lines.Write(e.line()); err != nil {
-			return sum, skipped, fmt.Errorf("manifest spool: %w", err)
-		}
-		sum.add(e)
-	}
-}
-
-// rebase renames base, the first element of an engine archive path, to DataDir.
-func rebase(name, base string) string {
-	if name == base || strings.HasPrefix(name, base+"/") {
-		return DataDir + strings.TrimPrefix(name, base)
-	}
-	return name
-}
-
-// copyEntry writes header h and, for a regular file, its content from r, returning the
-// content's SHA-256.
-func copyEntry(tw *tar.Writer, h *tar.Header, r io.Reader, buf []byte) (string, error) {
-	if err := tw.WriteHeader(h); err != nil {
-		return "", fmt.Errorf("write %s: %w", h.Name, err)
-	}
-	if h.Typeflag != tar.TypeReg {
-		return "", nil
-	}
-	hash := sha256.New()
-	n, err := io.CopyBuffer(io.MultiWriter(tw, hash), io.LimitReader(r, h.Size), buf)
-	if err != nil {
-		return "", fmt.Errorf("copy %s: %w", h.Name, err)
-	}
-	if n != h.Size {
-		return "", fmt.Errorf("copy %s: %d of %d bytes: %w", h.Name, n, h.Size, io.ErrUnexpectedEOF)
-	}
-	return hex.EncodeToString(hash.Sum(nil)), nil
+	return c.sum, c.skipped, c.changed, closeCW()
 }
 
 // appendManifest closes the manifest with its totals line and writes it as the last entry.

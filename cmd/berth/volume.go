@@ -186,11 +186,14 @@ func volumeBackup(ctx context.Context, args []string) error {
 		res, err = volume.Backup(ctx, cli, src, w, opts)
 		return err
 	})
-	if len(res.Stopped)+len(res.Paused) > 0 {
-		fmt.Fprintf(os.Stderr, "stopped %v, paused %v during the backup; started again\n", res.Stopped, res.Paused)
+	if len(res.Stopped)+len(res.Paused)+len(res.Scaled) > 0 {
+		fmt.Fprintf(os.Stderr, "during the backup: stopped %v, paused %v, services scaled to 0 %v; all started again\n", res.Stopped, res.Paused, res.Scaled)
 	}
 	for _, s := range res.Skipped {
 		fmt.Fprintf(os.Stderr, "skipped %s (device node or socket)\n", s)
+	}
+	for _, s := range res.Changed {
+		fmt.Fprintf(os.Stderr, "changed while read: %s (its backup is padded with zeros; use --stop or --pause)\n", s)
 	}
 	if err != nil {
 		return err
