@@ -136,6 +136,21 @@ func goodEntries() []tEntry {
 	}
 }
 
+func TestEveryCompressionLevelVerifies(t *testing.T) {
+	for f, levels := range map[Format][]int{FormatTarGzip: {1, 6, 9}, FormatTarZstd: {1, 2, 3, 4}} {
+		for _, level := range levels {
+			var out bytes.Buffer
+			aw := archiveWriter{format: f, level: level, tempDir: t.TempDir()}
+			if _, _, _, err := aw.write(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(engineTar(t))), nil }, &out); err != nil {
+				t.Fatalf("%s level %d: %v", f, level, err)
+			}
+			if _, err := Verify(&out, VerifyOptions{}); err != nil {
+				t.Errorf("%s level %d: %v", f, level, err)
+			}
+		}
+	}
+}
+
 func TestVerifyAcceptsGoodArchives(t *testing.T) {
 	for _, f := range []Format{FormatTarGzip, FormatTarZstd, FormatTar} {
 		t.Run(string(f), func(t *testing.T) {

@@ -25,6 +25,9 @@ const (
 	RestoreMerge
 	// RestoreReplace empties the target first: the volume is removed and created again with
 	// the same driver, options and labels, so no container may use it (not even a stopped one).
+	// This happens only after the archive verified; should the write still fail (the disk
+	// fills up, the engine goes away), the volume holds part of the archive, and restoring the
+	// same archive again completes it.
 	RestoreReplace
 )
 
