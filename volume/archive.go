@@ -301,6 +301,10 @@ type checker struct {
 	// overhead per entry, not the path): a hardlink must name one of them, and no name may come
 	// twice. The key is random, so a hostile archive cannot aim a collision.
 	nonDirs map[uint64]struct{}
+	// dirs holds the same kind of hash of every directory entry: an entry's parent must be an
+	// earlier directory entry, so that restore (re)creates every directory on an entry's path
+	// and never writes through a symlink already in the target volume.
+	dirs    map[uint64]struct{}
 	seed    maphash.Seed
 	lines   io.Writer
 	count   int
@@ -366,13 +370,20 @@ func (c *checker) header(h *tar.Header) error {
 // remembers non-directories as possible hardlink targets.
 func (c *checker) once(name string, typ byte) error {
 	if c.nonDirs == nil {
-		c.nonDirs, c.seed = map[uint64]struct{}{}, maphash.MakeSeed()
+		c.nonDirs, c.dirs, c.seed = map[uint64]struct{}{}, map[uint64]struct{}{}, maphash.MakeSeed()
 	}
 	key := maphash.String(c.seed, name)
 	if _, dup := c.nonDirs[key]; dup {
 		return unsafeEntry(name, "a second entry of this name")
 	}
-	if typ != tar.TypeDir {
+	if name != DataDir {
+		if _, ok := c.dirs[maphash.String(c.seed, path.Dir(name))]; !ok {
+			return unsafeEntry(name, "its directory %q is not an earlier entry of the archive", path.Dir(name))
+		}
+	}
+	if typ == tar.TypeDir {
+		c.dirs[key] = struct{}{}
+	} else {
 		c.nonDirs[key] = struct{}{}
 	}
 	return nil

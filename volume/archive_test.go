@@ -196,6 +196,8 @@ func hostileArchives(t testing.TB) map[string]struct {
 		"hardlink-to-dir":       {buildArchive(t, with(hardlink("data/h", "data/sub")), archiveOpts{}), ErrUnsafe},
 		"duplicate-file":        {buildArchive(t, with(file("data/sub/a.txt", "again")), archiveOpts{}), ErrUnsafe},
 		"file-then-dir":         {buildArchive(t, with(dir("data/empty")), archiveOpts{}), ErrUnsafe},
+		"no-parent-dir":         {buildArchive(t, with(file("data/nodir/f", "x")), archiveOpts{}), ErrUnsafe},
+		"parent-is-file":        {buildArchive(t, with(file("data/empty/f", "x")), archiveOpts{}), ErrUnsafe},
 		"device-node": {buildArchive(t, with(tEntry{h: tar.Header{Typeflag: tar.TypeChar, Name: "data/null", Mode: 0o666, Devmajor: 1, Devminor: 3}}),
 			archiveOpts{}), ErrUnsafe},
 		"huge-pax-header": {buildArchive(t, good, archiveOpts{raw: append(rawHeader("PaxHeaders/big", tar.TypeXHeader, 2<<20),

@@ -26,8 +26,8 @@ type VerifyOptions struct {
 // checks it without restoring anything: it is readable to the end, every entry stays inside the
 // volume (no absolute paths, no "..", no symlink or hardlink target outside, nothing written
 // through a symlink), every entry is of a kind restore writes, and the manifest matches every
-// entry's size, mode, owner, link target and SHA-256; a hardlink must name an earlier file of the
-// archive and no name may come twice. Memory does not grow with the archive's size: per entry it
+// entry's size, mode, owner, link target and SHA-256; every entry's directory is an earlier
+// entry, a hardlink names an earlier file of the archive, and no name comes twice. Memory does not grow with the archive's size: per entry it
 // keeps a 64-bit hash (for the hardlink and duplicate checks), per symlink its path. A refused
 // archive returns an *ArchiveError matching ErrCorrupt or ErrUnsafe.
 func Verify(r io.Reader, opts VerifyOptions) (Summary, error) {
