@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/berthdev/berth"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
@@ -93,4 +94,20 @@ func VolumesFrom(name string, readOnly bool) string {
 		return name + ":ro"
 	}
 	return name + ":rw"
+}
+
+// ContainerVolume returns the name of the volume that container ctr mounts at dir (for
+// example a data-volume container's volume), to back up or restore it by name. A dir that is
+// not a volume mount of ctr is an error matching cerrdefs.IsNotFound.
+func ContainerVolume(ctx context.Context, cli client.ContainerAPIClient, ctr, dir string) (string, error) {
+	info, err := cli.ContainerInspect(ctx, ctr, client.ContainerInspectOptions{})
+	if err != nil {
+		return "", fmt.Errorf("volume: container %q: %w", ctr, err)
+	}
+	for _, m := range info.Container.Mounts {
+		if m.Type == mount.TypeVolume && m.Destination == path.Clean(dir) {
+			return m.Name, nil
+		}
+	}
+	return "", fmt.Errorf("volume: container %q mounts no volume at %s: %w", ctr, dir, cerrdefs.ErrNotFound)
 }

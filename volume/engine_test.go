@@ -352,9 +352,20 @@ func TestDataContainer(t *testing.T) {
 	if res.Files != 1 || res.Dirs != 2 {
 		t.Errorf("backup summary %+v", res.Summary)
 	}
+	// The data container's own volume, found by path, takes the backup back with merge.
+	held, err := ContainerVolume(ctx, cli, name, "/var/lib/db")
+	if err != nil || held == "" {
+		t.Fatalf("ContainerVolume = %q, %v", held, err)
+	}
+	if _, err := Restore(ctx, cli, bytes.NewReader(buf.Bytes()), held, RestoreOptions{Mode: RestoreMerge}); err != nil {
+		t.Fatalf("restore into the data container's volume: %v", err)
+	}
+	if _, err := ContainerVolume(ctx, cli, name, "/elsewhere"); !cerrdefs.IsNotFound(err) {
+		t.Errorf("ContainerVolume of a path without a volume = %v; want not found", err)
+	}
 	dst := testenv.Name(t, "bv-fromdata")
 	removeVolumeAtEnd(t, cli, dst)
-	if _, err := Restore(ctx, cli, &buf, dst, RestoreOptions{}); err != nil {
+	if _, err := Restore(ctx, cli, bytes.NewReader(buf.Bytes()), dst, RestoreOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if out := runBusybox(t, cli, &container.HostConfig{Mounts: []mount.Mount{Named(dst, "/db", ReadOnly())}}, "cat /db/table"); out != "row1\n" {

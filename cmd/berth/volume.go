@@ -19,7 +19,7 @@ func init() {
 	register(command{path: "volume ls", usage: "list volumes: [--label K[=V]]...", run: volumeList})
 	register(command{path: "volume rm", usage: "remove volumes: [-f] NAME...", run: volumeRemove})
 	register(command{path: "volume backup", usage: "back up a volume or CONTAINER:PATH: SOURCE -o FILE [--stop|--pause] [--format tar.gz|tar.zst|tar]", run: volumeBackup})
-	register(command{path: "volume restore", usage: "verify a backup, then restore it: FILE TARGET [--merge|--replace]", run: volumeRestore})
+	register(command{path: "volume restore", usage: "verify a backup, then restore it: FILE VOLUME|CONTAINER:PATH [--merge|--replace]", run: volumeRestore})
 	register(command{path: "volume verify", usage: "check a backup archive without restoring it: FILE", run: volumeVerify})
 	register(command{path: "container data", usage: "create a data-volume container: NAME PATH... [--image IMAGE]", run: containerData})
 }
@@ -269,7 +269,7 @@ func openInput(name string) (io.ReadCloser, error) {
 }
 
 func volumeRestore(ctx context.Context, args []string) error {
-	fs := newFlags("volume restore", "FILE TARGET [--merge|--replace]\n\nThe whole archive is verified before anything is written. TARGET is created unless --merge or --replace is given. FILE - reads standard input.")
+	fs := newFlags("volume restore", "FILE TARGET [--merge|--replace]\n\nThe whole archive is verified before anything is written. TARGET is a volume, created unless --merge or --replace is given, or CONTAINER:PATH for the volume a container (a data-volume container) mounts there. FILE - reads standard input.")
 	merge := fs.Bool("merge", false, "write into an existing volume, keeping files the archive does not have")
 	replace := fs.Bool("replace", false, "empty the existing volume first (no container may use it)")
 	absolute := fs.Bool("allow-absolute-symlinks", false, "accept symlinks to absolute paths")
@@ -299,11 +299,17 @@ func volumeRestore(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cli.Close()
-	res, err := volume.Restore(ctx, cli, in, pos[1], opts)
+	target := pos[1]
+	if ctr, dir, ok := strings.Cut(target, ":"); ok {
+		if target, err = volume.ContainerVolume(ctx, cli, ctr, dir); err != nil {
+			return err
+		}
+	}
+	res, err := volume.Restore(ctx, cli, in, target, opts)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "restored %s into volume %s: %v\n", pos[0], pos[1], res.Summary)
+	fmt.Fprintf(os.Stderr, "restored %s into volume %s: %v\n", pos[0], target, res.Summary)
 	return nil
 }
 
