@@ -170,6 +170,7 @@ var (
 	ErrUnsafe = errors.New("volume: unsafe backup archive")
 )
 
+// Error says the kind, the entry and what is wrong with it.
 func (e *ArchiveError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Kind.Error())
