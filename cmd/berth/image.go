@@ -255,10 +255,3 @@ func imageLoadCmd(ctx context.Context, args []string) error {
 	}
 	return err
 }
-
-func openInput(name string) (*os.File, error) {
-	if name == "-" {
-		return os.Stdin, nil
-	}
-	return os.Open(name)
-}
