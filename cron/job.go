@@ -113,4 +113,3 @@ func (j Job) validate() (compiled, error) {
 }
 
 func (o Overlap) String() string { return string(o) }
-

@@ -132,9 +132,10 @@ func (s Schedule) Every() time.Duration { return s.every }
 // CRON_TZ are evaluated in t's location. "@every D" schedules activate D after t, on a whole
 // second. The zero time means never.
 //
-// Daylight-saving changes follow robfig/cron v3: a wall-clock time that does not exist (skipped
-// by a spring-forward change) is not run that day; one that happens twice (a fall-back change)
-// runs twice when the hour field names it, once per occurrence.
+// Daylight-saving changes are handled as Vixie cron does for expressions whose hour field is
+// not "*": a wall-clock time skipped by a spring-forward change runs at the change instead
+// (02:30 runs at 03:00 new time), and one that happens twice at a fall-back change runs once,
+// at its first occurrence. Expressions with "*" hours run by elapsed time through the change.
 func (s Schedule) Next(t time.Time) time.Time {
 	switch {
 	case s.every > 0:
@@ -142,6 +143,71 @@ func (s Schedule) Next(t time.Time) time.Time {
 	case s.inner == nil:
 		return time.Time{}
 	}
-	return s.inner.Next(t) // without CRON_TZ, robfig evaluates in t's location
+	spec, ok := s.inner.(*robfig.SpecSchedule)
+	if !ok || spec.Hour&starBit != 0 {
+		return s.inner.Next(t) // without CRON_TZ, robfig evaluates in t's location
+	}
+	loc := s.loc
+	if loc == nil {
+		loc = t.Location()
+	}
+	n := s.inner.Next(t)
+	for i := 0; i < 4 && !n.IsZero() && repeatedWallClock(n, loc); i++ {
+		n = s.inner.Next(n)
+	}
+	if gap := skippedRun(spec, t, n, loc); !gap.IsZero() {
+		return gap.In(t.Location())
+	}
+	return n
 
+}
+
+// starBit is robfig/cron's marker of a field written as "*".
+const starBit = 1 << 63
+
+// repeatedWallClock reports whether n's wall-clock time in loc already happened shortly before
+// (the second pass through an hour repeated by a fall-back change).
+func repeatedWallClock(n time.Time, loc *time.Location) bool {
+	w := n.In(loc)
+	for _, d := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
+		p := n.Add(-d).In(loc)
+		if p.Hour() == w.Hour() && p.Minute() == w.Minute() && p.Second() == w.Second() && p.Day() == w.Day() {
+			return true
+		}
+	}
+	return false
+}
+
+// skippedRun returns the instant of a spring-forward change in (t, n) when a wall-clock time
+// that the change skipped matches spec; the zero time otherwise.
+func skippedRun(spec *robfig.SpecSchedule, t, n time.Time, loc *time.Location) time.Time {
+	if n.IsZero() {
+		return time.Time{}
+	}
+	_, before := t.In(loc).Zone()
+	_, after := n.In(loc).Zone()
+	if after <= before {
+		return time.Time{}
+	}
+	lo, hi := t, n // the offset changes somewhere in (lo, hi]
+	for hi.Sub(lo) > time.Second {
+		mid := lo.Add(hi.Sub(lo) / 2).Truncate(time.Second)
+		if _, off := mid.In(loc).Zone(); off == before {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	change := hi // first instant with the new offset
+	_, newOff := change.In(loc).Zone()
+	wall := func(x time.Time, off int) time.Time { // x's wall clock as a UTC time
+		return x.Add(time.Duration(off) * time.Second).UTC()
+	}
+	gapStart, gapEnd := wall(change, before), wall(change, newOff)
+	utc := *spec
+	utc.Location = time.UTC
+	if m := utc.Next(gapStart.Add(-time.Second)); !m.IsZero() && m.Before(gapEnd) && change.After(t) {
+		return change
+	}
+	return time.Time{}
 }

@@ -275,14 +275,28 @@ func (s *Scheduler) fireLocked(e *entry, due, now time.Time) {
 func (s *Scheduler) execute(ctx context.Context, cancel context.CancelCauseFunc, e *entry, r Result) {
 	defer cancel(nil)
 	if e.Timeout > 0 {
-		var stop context.CancelFunc
-		ctx, stop = context.WithTimeoutCause(ctx, e.Timeout, errTimeout)
-		defer stop()
+		defer s.watchTimeout(e.Timeout, cancel)()
 	}
 	stdout := &tailBuffer{max: s.cfg.maxOutput}
 	stderr := &tailBuffer{max: s.cfg.maxOutput}
 	code, err := runTask(ctx, e.Task, s.eng, stdout, stderr)
 	s.finish(ctx, e, r, code, err, stdout, stderr)
+}
+
+// watchTimeout cancels a run with errTimeout after d on the scheduler's clock; the returned
+// function stops the watch.
+func (s *Scheduler) watchTimeout(d time.Duration, cancel context.CancelCauseFunc) func() {
+	t := s.cfg.clock.NewTimer(d)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-t.C():
+			cancel(errTimeout)
+		case <-done:
+			t.Stop()
+		}
+	}()
+	return func() { close(done) }
 }
 
 // runTask runs t, turning a panic into an error so that a bad task never stops the scheduler.
@@ -364,4 +378,3 @@ func (s *Scheduler) jobNames(source string) []string {
 	slices.Sort(out)
 	return out
 }
-
