@@ -264,7 +264,7 @@ func (s *Scheduler) fireLocked(e *entry, due, now time.Time) {
 			}
 		}
 	}
-	ctx, cancel := context.WithCancelCause(s.base)
+	ctx, cancel := context.WithCancelCause(withRunInfo(s.base, RunInfo{Job: e.Name, Seq: r.Seq, Scheduled: due}))
 	e.active[r.Seq] = cancel
 	r.Started, r.Status = now, Running
 	started := r
