@@ -231,7 +231,9 @@ func TestBadJobsDoNotStopOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, start, WithHistory(3), WithMaxOutput(8))
 		h.add(Job{Name: "panics", Schedule: "@every 1s", Task: TaskFunc(func(context.Context, Engine, io.Writer, io.Writer) (int, error) { panic("boom") })})
-		h.add(Job{Name: "errs", Schedule: "@every 1s", Task: TaskFunc(func(context.Context, Engine, io.Writer, io.Writer) (int, error) { return 0, errors.New("engine said no") })})
+		h.add(Job{Name: "errs", Schedule: "@every 1s", Task: TaskFunc(func(context.Context, Engine, io.Writer, io.Writer) (int, error) {
+			return 0, errors.New("engine said no")
+		})})
 		h.add(Job{Name: "chatty", Schedule: "@every 1s", Task: echo("0123456789abcdef", 0)})
 		h.run()
 		h.clock.advance(5 * time.Second)
