@@ -76,7 +76,7 @@ func (t *ExecTask) target(ctx context.Context, eng Engine) (string, error) {
 }
 
 // execIn runs an exec in container and returns its exit code.
-func execIn(ctx context.Context, eng Engine, container string, opts client.ExecCreateOptions, stdout, stderr io.Writer) (int, error) {
+func execIn(ctx context.Context, eng client.ExecAPIClient, container string, opts client.ExecCreateOptions, stdout, stderr io.Writer) (int, error) {
 	created, err := eng.ExecCreate(ctx, container, opts)
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", container, err)
