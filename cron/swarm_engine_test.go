@@ -25,7 +25,7 @@ func loopbackImage(t *testing.T, cli *client.Client) string {
 	registry := testenv.Image(t, cli, fixtures.Registry)
 	port := network.MustParsePort("5000/tcp")
 	c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: testenv.Name(t, "registry"),
-		Config: &container.Config{Image: registry, ExposedPorts: network.PortSet{port: {}}},
+		Config:     &container.Config{Image: registry, ExposedPorts: network.PortSet{port: {}}},
 		HostConfig: &container.HostConfig{PortBindings: network.PortMap{port: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}}}})
 	if err != nil {
 		t.Fatal(err)
