@@ -119,8 +119,8 @@ func TestContainerJobs(t *testing.T) {
 		{Name: hang, Schedule: "@every 1s", Timeout: time.Second, Task: &ContainerTask{Image: img, Cmd: []string{"sleep", "60"}}},
 	})
 
-	h := l.waitFor(out, 30*time.Second, func(h []Result) bool { return len(h) >= 1 })
-	if r := h[0]; r.Status != Failed || r.ExitCode != 3 || r.Stdout != "hello cron\n" || r.Stderr != "oops\n" || r.Err != "" {
+	h := l.waitFor(out, 30*time.Second, func(h []Result) bool { return count(h, Failed) >= 1 })
+	if r := first(h, Failed); r.Status != Failed || r.ExitCode != 3 || r.Stdout != "hello cron\n" || r.Stderr != "oops\n" || r.Err != "" {
 		t.Errorf("container run: %+v", r)
 	}
 	hh := l.waitFor(hang, 30*time.Second, func(h []Result) bool { return count(h, TimedOut) >= 1 })
@@ -159,16 +159,22 @@ func TestExecJobs(t *testing.T) {
 		{Name: byLabel, Schedule: "@every 2s", Task: &ExecTask{Label: label + "=yes", Cmd: []string{"hostname"}}},
 		{Name: missing, Schedule: "@every 1s", Task: &ExecTask{Container: name + "-gone", Cmd: []string{"true"}}},
 	})
-	h := l.waitFor(byName, 30*time.Second, func(h []Result) bool { return len(h) >= 2 })
-	if r := h[1]; r.Status != Failed || r.ExitCode != 4 || strings.TrimSpace(r.Stdout) != "2" || r.Stderr != "e\n" {
+	h := l.waitFor(byName, 30*time.Second, func(h []Result) bool { return count(h, Failed) >= 2 })
+	var runs []Result
+	for _, r := range h {
+		if r.Status == Failed {
+			runs = append(runs, r)
+		}
+	}
+	if r := runs[1]; r.ExitCode != 4 || strings.TrimSpace(r.Stdout) != "2" || r.Stderr != "e\n" {
 		t.Errorf("exec by name, second run: %+v", r)
 	}
-	hl := l.waitFor(byLabel, 30*time.Second, func(h []Result) bool { return len(h) >= 1 })
-	if r := hl[0]; r.Status != Succeeded || strings.TrimSpace(r.Stdout) != c.ID[:12] {
+	hl := l.waitFor(byLabel, 30*time.Second, func(h []Result) bool { return count(h, Succeeded) >= 1 })
+	if r := first(hl, Succeeded);  strings.TrimSpace(r.Stdout) != c.ID[:12] {
 		t.Errorf("exec by label: %+v", r)
 	}
-	hm := l.waitFor(missing, 30*time.Second, func(h []Result) bool { return len(h) >= 1 })
-	if r := hm[0]; r.Status != Failed || r.ExitCode != -1 || !strings.Contains(r.Err, "No such container") && !strings.Contains(r.Err, "no such container") {
+	hm := l.waitFor(missing, 30*time.Second, func(h []Result) bool { return count(h, Failed) >= 1 })
+	if r := first(hm, Failed);  r.ExitCode != -1 || !strings.Contains(r.Err, "No such container") && !strings.Contains(r.Err, "no such container") {
 		t.Errorf("exec in a missing container: %+v", r)
 	}
 }

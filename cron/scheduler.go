@@ -164,8 +164,8 @@ func (s *Scheduler) Jobs() []JobInfo {
 }
 
 // History returns the last runs of the named job in the order they ended, skipped runs
-// included (WithHistory sets how many are
-// kept). An unknown job is an error matching cerrdefs.IsNotFound.
+// included (WithHistory sets how many are kept). An unknown job is an error matching
+// cerrdefs.IsNotFound.
 func (s *Scheduler) History(name string) ([]Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

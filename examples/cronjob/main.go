@@ -52,7 +52,8 @@ func run(ctx context.Context, d time.Duration) error {
 	defer cli.VolumeRemove(context.WithoutCancel(ctx), volume, client.VolumeRemoveOptions{})
 	data := []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: "/data"}}
 
-	s, err := cron.New(cli)
+	// On shutdown, a run in progress may finish (up to 30 s) before it is cancelled.
+	s, err := cron.New(cli, cron.WithShutdownGrace(30*time.Second))
 	if err != nil {
 		return err
 	}
