@@ -152,12 +152,13 @@ func TestExecJobs(t *testing.T) {
 	if _, err := cli.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	byName, byLabel, missing := testenv.Name(t, "byname"), testenv.Name(t, "bylabel"), testenv.Name(t, "missing")
+	byName, byLabel, missing, slow := testenv.Name(t, "byname"), testenv.Name(t, "bylabel"), testenv.Name(t, "missing"), testenv.Name(t, "slow")
 	l := startLive(t, cli, []Job{
 		{Name: byName, Schedule: "@every 1s", Task: &ExecTask{Container: name, Env: []string{"X=1"},
 			Cmd: []string{"sh", "-c", `echo "x=$X" >> /tmp/log; cat /tmp/log | wc -l; echo e >&2; exit 4`}}},
 		{Name: byLabel, Schedule: "@every 2s", Task: &ExecTask{Label: label + "=yes", Cmd: []string{"hostname"}}},
 		{Name: missing, Schedule: "@every 1s", Task: &ExecTask{Container: name + "-gone", Cmd: []string{"true"}}},
+		{Name: slow, Schedule: "@every 1s", Timeout: 1500 * time.Millisecond, Task: &ExecTask{Container: name, Cmd: []string{"sh", "-c", "echo begun; sleep 4"}}},
 	})
 	h := l.waitFor(byName, 30*time.Second, func(h []Result) bool { return count(h, Failed) >= 2 })
 	var runs []Result
@@ -172,6 +173,10 @@ func TestExecJobs(t *testing.T) {
 	hl := l.waitFor(byLabel, 30*time.Second, func(h []Result) bool { return count(h, Succeeded) >= 1 })
 	if r := first(hl, Succeeded);  strings.TrimSpace(r.Stdout) != c.ID[:12] {
 		t.Errorf("exec by label: %+v", r)
+	}
+	hs := l.waitFor(slow, 30*time.Second, func(h []Result) bool { return count(h, TimedOut) >= 1 && count(h, Skipped) >= 1 })
+	if r := first(hs, TimedOut); r.Stdout != "begun\n" || r.Duration < 1500*time.Millisecond || r.Duration > 5*time.Second {
+		t.Errorf("timed-out exec: %+v", r)
 	}
 	hm := l.waitFor(missing, 30*time.Second, func(h []Result) bool { return count(h, Failed) >= 1 })
 	if r := first(hm, Failed);  r.ExitCode != -1 || !strings.Contains(r.Err, "No such container") && !strings.Contains(r.Err, "no such container") {

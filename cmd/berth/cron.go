@@ -11,9 +11,17 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	_ "time/tzdata" // CRON_TZ works in a FROM scratch image with no zoneinfo
 
 	"github.com/berthdev/berth/cron"
 )
+
+// `berth cron run` also runs as a container, FROM scratch with the static binary and the
+// engine socket mounted:
+//
+//	CGO_ENABLED=0 go build -o berth ./cmd/berth
+//	printf 'FROM scratch\nCOPY berth /berth\nENTRYPOINT ["/berth", "cron", "run"]\n' > Dockerfile
+//	docker build -t berth-cron . && docker run -d -v /var/run/docker.sock:/var/run/docker.sock berth-cron --labels
 
 // cronState is what `berth cron run` writes to its state file for `cron ls` and `cron history`.
 type cronState struct {
