@@ -171,7 +171,7 @@ func TestExecJobs(t *testing.T) {
 		t.Errorf("exec by name, second run: %+v", r)
 	}
 	hl := l.waitFor(byLabel, 30*time.Second, func(h []Result) bool { return count(h, Succeeded) >= 1 })
-	if r := first(hl, Succeeded);  strings.TrimSpace(r.Stdout) != c.ID[:12] {
+	if r := first(hl, Succeeded); strings.TrimSpace(r.Stdout) != c.ID[:12] {
 		t.Errorf("exec by label: %+v", r)
 	}
 	hs := l.waitFor(slow, 30*time.Second, func(h []Result) bool { return count(h, TimedOut) >= 1 && count(h, Skipped) >= 1 })
@@ -179,7 +179,7 @@ func TestExecJobs(t *testing.T) {
 		t.Errorf("timed-out exec: %+v", r)
 	}
 	hm := l.waitFor(missing, 30*time.Second, func(h []Result) bool { return count(h, Failed) >= 1 })
-	if r := first(hm, Failed);  r.ExitCode != -1 || !strings.Contains(r.Err, "No such container") && !strings.Contains(r.Err, "no such container") {
+	if r := first(hm, Failed); r.ExitCode != -1 || !strings.Contains(r.Err, "No such container") && !strings.Contains(r.Err, "no such container") {
 		t.Errorf("exec in a missing container: %+v", r)
 	}
 }
