@@ -270,18 +270,19 @@ func (s *Scheduler) fireLocked(e *entry, due, now time.Time) {
 	r.Started, r.Status = now, Running
 	started := r
 	s.hub.publish(Event{Kind: RunStarted, Job: e.Name, Time: now, Result: &started})
-	s.runs.Go(func() { s.execute(ctx, cancel, e, r) })
+	job := e.Job // a copy: put may replace e's job while this run goes on
+	s.runs.Go(func() { s.execute(ctx, cancel, e, job, r) })
 }
 
-func (s *Scheduler) execute(ctx context.Context, cancel context.CancelCauseFunc, e *entry, r Result) {
+func (s *Scheduler) execute(ctx context.Context, cancel context.CancelCauseFunc, e *entry, job Job, r Result) {
 	defer cancel(nil)
-	if e.Timeout > 0 {
-		defer s.watchTimeout(e.Timeout, cancel)()
+	if job.Timeout > 0 {
+		defer s.watchTimeout(job.Timeout, cancel)()
 	}
 	stdout := &tailBuffer{max: s.cfg.maxOutput}
 	stderr := &tailBuffer{max: s.cfg.maxOutput}
-	code, err := runTask(ctx, e.Task, s.eng, stdout, stderr)
-	s.finish(ctx, e, r, code, err, stdout, stderr)
+	code, err := runTask(ctx, job.Task, s.eng, stdout, stderr)
+	s.finish(ctx, e, job, r, code, err, stdout, stderr)
 }
 
 // watchTimeout cancels a run with errTimeout after d on the scheduler's clock; the returned
@@ -310,7 +311,7 @@ func runTask(ctx context.Context, t Task, eng Engine, stdout, stderr *tailBuffer
 	return t.Run(ctx, eng, stdout, stderr)
 }
 
-func (s *Scheduler) finish(ctx context.Context, e *entry, r Result, code int, err error, stdout, stderr *tailBuffer) {
+func (s *Scheduler) finish(ctx context.Context, e *entry, job Job, r Result, code int, err error, stdout, stderr *tailBuffer) {
 	now := s.cfg.clock.Now()
 	r.Finished, r.Duration, r.ExitCode = now, now.Sub(r.Started), code
 	var t1, t2 bool
@@ -320,7 +321,7 @@ func (s *Scheduler) finish(ctx context.Context, e *entry, r Result, code int, er
 	cause := context.Cause(ctx)
 	switch {
 	case errors.Is(cause, errTimeout):
-		r.Status, r.Err = TimedOut, fmt.Sprintf("timed out after %s", e.Timeout)
+		r.Status, r.Err = TimedOut, fmt.Sprintf("timed out after %s", job.Timeout)
 	case cause != nil:
 		r.Status, r.Err = Cancelled, cause.Error()
 	case err != nil:
@@ -345,7 +346,7 @@ func (s *Scheduler) finish(ctx context.Context, e *entry, r Result, code int, er
 	if r.Err != "" {
 		evErr = errors.New(r.Err)
 	}
-	s.hub.publish(Event{Kind: kind, Job: e.Name, Time: now, Result: &r, Err: evErr})
+	s.hub.publish(Event{Kind: kind, Job: job.Name, Time: now, Result: &r, Err: evErr})
 }
 
 func (s *Scheduler) shutdown(cancelRuns context.CancelCauseFunc) {

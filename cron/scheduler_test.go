@@ -333,3 +333,28 @@ func TestJobValidation(t *testing.T) {
 		t.Errorf("container task without image: %v", err)
 	}
 }
+
+func TestPutReplacesJobWhileRunning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, start)
+		b := newBlock()
+		h.add(Job{Name: "j", Schedule: "@every 1s", Task: b, Source: SourceLabels})
+		h.run()
+		h.clock.advance(time.Second)
+		c, err := Job{Name: "j", Schedule: "@every 5s", Task: echo("new", 0), Source: SourceLabels}.validate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.s.put(c) // as the label watcher does when labels change
+		close(b.release)
+		h.clock.advance(5 * time.Second)
+		h.shutdown()
+		r := h.history("j")
+		if statuses(r) != "succeeded,succeeded" || r[1].Stdout != "new" || !r[1].Scheduled.Equal(start.Add(6*time.Second)) {
+			t.Fatalf("%+v", r)
+		}
+		if names := h.s.jobNames(SourceLabels); len(names) != 1 {
+			t.Fatalf("label jobs: %v", names)
+		}
+	})
+}
