@@ -30,6 +30,7 @@ type Event struct {
 	Err    error   // for JobInvalid, and RunFailed when the run could not be carried out
 }
 
+// String renders the event on one line, as `berth cron run` prints it.
 func (e Event) String() string {
 	s := fmt.Sprintf("%s %s %s", e.Time.Format(time.RFC3339), e.Kind, e.Job)
 	if e.Result != nil && e.Kind != RunStarted {

@@ -112,4 +112,5 @@ func (j Job) validate() (compiled, error) {
 	return compiled{Job: j, sched: sched}, nil
 }
 
+// String returns the policy as labels and files spell it.
 func (o Overlap) String() string { return string(o) }

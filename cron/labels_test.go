@@ -98,3 +98,19 @@ func TestJobFromServiceLabels(t *testing.T) {
 		}
 	}
 }
+
+func FuzzJobFromLabels(f *testing.F) {
+	f.Add("@every 1s", "date", "skip", "30s", "2", "true")
+	f.Add("61 * * * *", "", "sometimes", "soon", "-1", "maybe")
+	f.Fuzz(func(t *testing.T, schedule, command, overlap, timeout, replicas, enable string) {
+		_, ok, err := JobFromContainerLabels("/c", "id", map[string]string{LabelSchedule: schedule, LabelCommand: command, LabelOverlap: overlap, LabelTimeout: timeout})
+		if !ok || err != nil && !errors.Is(err, berth.ErrInvalid) {
+			t.Fatalf("container labels: ok=%v err=%v", ok, err)
+		}
+		svc := swarm.Service{ID: "s", Spec: swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "s", Labels: map[string]string{
+			SwarmCronjobEnable: enable, SwarmCronjobSchedule: schedule, SwarmCronjobReplicas: replicas, SwarmCronjobSkipRunning: enable}}}}
+		if _, _, err := JobFromServiceLabels(svc); err != nil && !errors.Is(err, berth.ErrInvalid) {
+			t.Fatalf("service labels: %v", err)
+		}
+	})
+}
