@@ -107,6 +107,7 @@ func assertNoContainers(t *testing.T, cli client.ContainerAPIClient, jobs ...str
 }
 
 func TestContainerJobs(t *testing.T) {
+	t.Parallel()
 	cli := testenv.Engine(t)
 	img := testenv.Image(t, cli, fixtures.Busybox)
 	out := testenv.Name(t, "out")
@@ -138,6 +139,7 @@ func TestContainerJobs(t *testing.T) {
 }
 
 func TestExecJobs(t *testing.T) {
+	t.Parallel()
 	cli := testenv.Engine(t)
 	ctx := testenv.Context(t, 2*time.Minute)
 	img := testenv.Image(t, cli, fixtures.Busybox)

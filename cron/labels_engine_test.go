@@ -38,6 +38,7 @@ func jobNamed(s *Scheduler, name string) (JobInfo, bool) {
 }
 
 func TestContainerLabels(t *testing.T) {
+	t.Parallel()
 	cli := testenv.Engine(t)
 	img := testenv.Image(t, cli, fixtures.Busybox)
 	good, bad := testenv.Name(t, "good"), testenv.Name(t, "bad")

@@ -12,6 +12,7 @@ import (
 )
 
 func TestCronContainer(t *testing.T) {
+	t.Parallel()
 	cli := testenv.Engine(t)
 	ctx := testenv.Context(t, 3*time.Minute)
 	name := testenv.Name(t, "crond")

@@ -65,6 +65,10 @@ func (t *ServiceTask) Run(ctx context.Context, eng Engine, stdout, stderr io.Wri
 	if err != nil {
 		return -1, err
 	}
+	if svc.Spec.Mode.Replicated != nil {
+		// Scale back to 0 however the run ends, even when the scale-up request was cut short.
+		defer t.scale(context.WithoutCancel(ctx), eng, svc.ID, 0)
+	}
 	before := map[string]bool{}
 	if !created {
 		if before, err = taskIDs(ctx, eng, svc.ID); err != nil {
@@ -75,9 +79,6 @@ func (t *ServiceTask) Run(ctx context.Context, eng Engine, stdout, stderr io.Wri
 		}
 	}
 	tasks, err := t.await(ctx, eng, svc, before)
-	if svc.Spec.Mode.Replicated != nil {
-		t.scale(context.WithoutCancel(ctx), eng, svc.ID, 0)
-	}
 	copyTaskLogs(ctx, eng, tasks, stdout, stderr)
 	if err != nil {
 		return -1, err

@@ -87,6 +87,7 @@ func jobSpec(name, img string, labels map[string]string, mode swarm.ServiceMode,
 }
 
 func TestSwarmJobs(t *testing.T) {
+	t.Parallel()
 	cli := testenv.Swarm(t)
 	img := loopbackImage(t, cli)
 	ctx := testenv.Context(t, 3*time.Minute)
