@@ -232,6 +232,10 @@ func (w *labelWatcher) follow(ctx context.Context, kick chan<- struct{}) {
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
+			select { // events may have been missed while the stream was down
+			case kick <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
