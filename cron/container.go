@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
@@ -28,7 +29,7 @@ const cleanupTimeout = 30 * time.Second
 
 // ContainerTask runs a one-off container per run, like `docker run --rm`: created, started,
 // waited for, its logs captured, and removed afterwards unless Keep is set. A cancelled or
-// timed-out run kills the container.
+// timed-out run kills the container. The image must be on the engine: runs never pull.
 type ContainerTask struct {
 	Image       string            // required
 	Cmd         []string          // the command (the image's CMD when empty)
@@ -63,6 +64,9 @@ func (t *ContainerTask) Validate() error {
 func (t *ContainerTask) Run(ctx context.Context, eng Engine, stdout, stderr io.Writer) (int, error) {
 	cfg, host := t.request(ctx)
 	created, err := eng.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, NetworkingConfig: t.networking()})
+	if cerrdefs.IsNotFound(err) {
+		return -1, fmt.Errorf("create container from %s (runs do not pull: pull the image first): %w", t.Image, err)
+	}
 	if err != nil {
 		return -1, fmt.Errorf("create container from %s: %w", t.Image, err)
 	}

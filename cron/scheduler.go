@@ -1,6 +1,7 @@
 package cron
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -163,8 +164,8 @@ func (s *Scheduler) Jobs() []JobInfo {
 	return out
 }
 
-// History returns the last runs of the named job in the order they ended, skipped runs
-// included (WithHistory sets how many are kept). An unknown job is an error matching
+// History returns the last runs of the named job to have ended (WithHistory sets how many are
+// kept), skipped runs included, ordered by sequence number. An unknown job is an error matching
 // cerrdefs.IsNotFound.
 func (s *Scheduler) History(name string) ([]Result, error) {
 	s.mu.Lock()
@@ -173,7 +174,9 @@ func (s *Scheduler) History(name string) ([]Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("cron: job %q: %w", name, cerrdefs.ErrNotFound.WithMessage("no such job"))
 	}
-	return slices.Clone(e.hist.list), nil
+	out := slices.Clone(e.hist.list)
+	slices.SortFunc(out, func(a, b Result) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
 }
 
 // Run runs the jobs until ctx ends, then shuts down: runs in progress are cancelled (their
