@@ -113,11 +113,13 @@ func TestContainerJobs(t *testing.T) {
 	out := testenv.Name(t, "out")
 	skip := testenv.Name(t, "skip")
 	hang := testenv.Name(t, "hang")
+	noimg := testenv.Name(t, "noimg")
 	l := startLive(t, cli, []Job{
 		{Name: out, Schedule: "@every 1s", Task: &ContainerTask{Image: img, Env: []string{"WHO=cron"},
 			Cmd: []string{"sh", "-c", `echo "hello $WHO"; echo oops >&2; exit 3`}}},
 		{Name: skip, Schedule: "@every 1s", Task: &ContainerTask{Image: img, Cmd: []string{"sleep", "2.5"}}},
 		{Name: hang, Schedule: "@every 1s", Timeout: time.Second, Task: &ContainerTask{Image: img, Cmd: []string{"sleep", "60"}}},
+		{Name: noimg, Schedule: "@every 1s", Task: &ContainerTask{Image: "berth-cron-test/missing:none"}},
 	})
 
 	h := l.waitFor(out, 30*time.Second, func(h []Result) bool { return count(h, Failed) >= 1 })
@@ -134,8 +136,12 @@ func TestContainerJobs(t *testing.T) {
 			t.Errorf("a 2.5 s run took %s", r.Duration)
 		}
 	}
+	hn := l.waitFor(noimg, 30*time.Second, func(h []Result) bool { return count(h, Failed) >= 1 })
+	if r := first(hn, Failed); r.ExitCode != -1 || !strings.Contains(r.Err, "runs do not pull") {
+		t.Errorf("missing image: %+v", r)
+	}
 	l.stop()
-	assertNoContainers(t, cli, out, skip, hang)
+	assertNoContainers(t, cli, out, skip, hang, noimg)
 }
 
 func TestExecJobs(t *testing.T) {
