@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 )
 
 // ServiceTask runs a swarm service again on each run, talking to the Engine API directly:
@@ -98,6 +99,9 @@ func (t *ServiceTask) service(ctx context.Context, eng Engine) (swarm.Service, b
 	spec := *t.Spec
 	if spec.Mode == (swarm.ServiceMode{}) {
 		spec.Mode.ReplicatedJob = &swarm.ReplicatedJob{}
+	}
+	if err := jobModeSupported(eng, spec.Mode); err != nil {
+		return swarm.Service{}, false, err
 	}
 	res, err := eng.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec})
 	if err != nil {
@@ -238,4 +242,16 @@ func copyTaskLogs(ctx context.Context, eng Engine, tasks []swarm.Task, stdout, s
 		stdcopy.StdCopy(stdout, stderr, logs)
 		logs.Close()
 	}
+}
+
+// jobModeSupported refuses job modes on engines older than API 1.41, which would drop them.
+func jobModeSupported(eng Engine, mode swarm.ServiceMode) error {
+	v, ok := eng.(interface{ ClientVersion() string })
+	if !ok || mode.ReplicatedJob == nil && mode.GlobalJob == nil || v.ClientVersion() == "" {
+		return nil
+	}
+	if versions.LessThan(v.ClientVersion(), "1.41") {
+		return berth.Invalid("spec/mode", "job services (replicated-job, global-job) need Engine API 1.41; this engine speaks %s", v.ClientVersion())
+	}
+	return nil
 }
