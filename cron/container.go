@@ -63,7 +63,11 @@ func (t *ContainerTask) Validate() error {
 // Run runs the container once; see ContainerTask.
 func (t *ContainerTask) Run(ctx context.Context, eng Engine, stdout, stderr io.Writer) (int, error) {
 	cfg, host := t.request(ctx)
-	created, err := eng.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, NetworkingConfig: t.networking()})
+	// Created on a context the run's cancellation does not cut short: a request cut short may
+	// still create the container, and then its ID would be unknown and it would be left behind.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	created, err := eng.ContainerCreate(cctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, NetworkingConfig: t.networking()})
+	cancel()
 	if cerrdefs.IsNotFound(err) {
 		return -1, fmt.Errorf("create container from %s (runs do not pull: pull the image first): %w", t.Image, err)
 	}
@@ -72,6 +76,9 @@ func (t *ContainerTask) Run(ctx context.Context, eng Engine, stdout, stderr io.W
 	}
 	if !t.Keep {
 		defer removeContainer(ctx, eng, created.ID)
+	}
+	if ctx.Err() != nil {
+		return -1, context.Cause(ctx)
 	}
 	return runContainer(ctx, eng, created.ID, stdout, stderr)
 }

@@ -2,6 +2,7 @@ package cron
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -190,4 +191,23 @@ func TestExecJobs(t *testing.T) {
 	if r := first(hm, Failed); r.ExitCode != -1 || !strings.Contains(r.Err, "No such container") && !strings.Contains(r.Err, "no such container") {
 		t.Errorf("exec in a missing container: %+v", r)
 	}
+}
+
+// A run cancelled at any moment (during create, start, wait) leaves no container behind.
+func TestContainerTaskCancelledLeavesNothing(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Engine(t)
+	img := testenv.Image(t, cli, fixtures.Busybox)
+	job := testenv.Name(t, "cancel")
+	task := &ContainerTask{Image: img, Cmd: []string{"sleep", "30"}}
+	for i := range 12 {
+		ctx, cancel := context.WithCancel(withRunInfo(context.Background(), RunInfo{Job: job, Seq: uint64(i + 1)}))
+		time.AfterFunc(time.Duration(i)*15*time.Millisecond, cancel)
+		code, err := task.Run(ctx, cli, io.Discard, io.Discard)
+		cancel()
+		if err == nil || code == 0 {
+			t.Errorf("cancelled run %d: exit %d, err %v", i, code, err)
+		}
+	}
+	assertNoContainers(t, cli, job)
 }

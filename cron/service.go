@@ -103,7 +103,9 @@ func (t *ServiceTask) service(ctx context.Context, eng Engine) (swarm.Service, b
 	if err := jobModeSupported(eng, spec.Mode); err != nil {
 		return swarm.Service{}, false, err
 	}
-	res, err := eng.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec})
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout) // see ContainerTask.Run
+	res, err := eng.ServiceCreate(cctx, client.ServiceCreateOptions{Spec: spec})
+	cancel()
 	if err != nil {
 		return swarm.Service{}, false, fmt.Errorf("create service %s: %w", spec.Name, err)
 	}
