@@ -194,7 +194,47 @@ func (s *Service) compile() swarmapi.ServiceSpec {
 		spec.EndpointSpec = &ce
 	}
 	spec.Mode = s.compileMode()
+	copyPointers(&spec)
 	return spec
+}
+
+// copyPointers replaces the pointers of spec that the builder keeps with copies, so that
+// Modify functions and callers cannot change the builder through the result.
+func copyPointers(spec *swarmapi.ServiceSpec) {
+	t := &spec.TaskTemplate
+	if r := t.Resources; r != nil {
+		cr := *r
+		if r.Limits != nil {
+			l := *r.Limits
+			cr.Limits = &l
+		}
+		if r.Reservations != nil {
+			res := *r.Reservations
+			res.GenericResources = slices.Clone(res.GenericResources)
+			cr.Reservations = &res
+		}
+		t.Resources = &cr
+	}
+	t.RestartPolicy = clonePtr(t.RestartPolicy)
+	t.LogDriver = clonePtr(t.LogDriver)
+	spec.UpdateConfig = clonePtr(spec.UpdateConfig)
+	spec.RollbackConfig = clonePtr(spec.RollbackConfig)
+	c := t.ContainerSpec
+	c.Healthcheck = clonePtr(c.Healthcheck)
+	if c.DNSConfig != nil {
+		d := *c.DNSConfig
+		d.Nameservers, d.Search, d.Options = slices.Clone(d.Nameservers), slices.Clone(d.Search), slices.Clone(d.Options)
+		c.DNSConfig = &d
+	}
+	c.Privileges = clonePtr(c.Privileges)
+	c.Init = clonePtr(c.Init)
+	c.StopGracePeriod = clonePtr(c.StopGracePeriod)
+	c.Command, c.Args = slices.Clone(c.Command), slices.Clone(c.Args)
+	c.Hosts = slices.Clone(c.Hosts)
+	c.CapabilityAdd, c.CapabilityDrop = effectiveCaps(c.CapabilityAdd, c.CapabilityDrop)
+	for i, u := range c.Ulimits {
+		c.Ulimits[i] = clonePtr(u)
+	}
 }
 
 func cloneSorted[T any](list []*T, cmpFn func(a, b *T) int) []*T {
@@ -223,5 +263,40 @@ func compileEnv(env map[string]*string) []string {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// effectiveCaps normalises capabilities as the Docker CLI does ("net_admin" → "CAP_NET_ADMIN"):
+// ALL trumps the others, a capability both added and dropped is added, and both lists sort.
+func effectiveCaps(add, drop []string) (capAdd, capDrop []string) {
+	addSet, dropSet := capSet(add), capSet(drop)
+	if addSet["ALL"] {
+		addSet = map[string]bool{"ALL": true}
+	}
+	if dropSet["ALL"] {
+		dropSet = map[string]bool{"ALL": true}
+	}
+	for c := range dropSet {
+		if !addSet[c] {
+			capDrop = append(capDrop, c)
+		}
+	}
+	for c := range addSet {
+		capAdd = append(capAdd, c)
+	}
+	slices.Sort(capAdd)
+	slices.Sort(capDrop)
+	return capAdd, capDrop
+}
+
+func capSet(caps []string) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range caps {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		if c != "ALL" && c != "RESET" && !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		out[c] = true
+	}
 	return out
 }

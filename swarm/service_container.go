@@ -319,3 +319,23 @@ func cloneMap(m map[string]string) map[string]string {
 	}
 	return out
 }
+
+// OomScoreAdj tunes the containers' OOM killer preference (-1000 to 1000; needs API 1.46).
+func (s *Service) OomScoreAdj(n int64) *Service {
+	if n < -1000 || n > 1000 {
+		s.addf("oom_score_adj", "%d is out of range (-1000 to 1000)", n)
+	}
+	s.container().OomScoreAdj = n
+	return s
+}
+
+// Isolation sets the isolation technology ("default", "process", "hyperv"; Windows only).
+func (s *Service) Isolation(iso string) *Service {
+	switch container.Isolation(iso) {
+	case "", container.IsolationDefault, container.IsolationProcess, container.IsolationHyperV:
+	default:
+		s.addf("isolation", "unknown isolation %q (want default, process or hyperv)", iso)
+	}
+	s.container().Isolation = container.Isolation(iso)
+	return s
+}

@@ -289,3 +289,17 @@ func (s *Service) checkUpdate(path string, c swarmapi.UpdateConfig) {
 		s.addf(path+"/order", "unknown order %q (want stop-first or start-first)", c.Order)
 	}
 }
+
+// GenericResource reserves value units of a discrete generic resource kind ("gpu") for
+// scheduling.
+func (s *Service) GenericResource(kind string, value int64) *Service {
+	r := s.resources()
+	if r.Reservations == nil {
+		r.Reservations = &swarmapi.Resources{}
+	}
+	if kind == "" || value < 0 {
+		s.addf("deploy/resources/reservations/generic_resources", "kind %q with value %d: want a non-empty kind and a value ≥ 0", kind, value)
+	}
+	r.Reservations.GenericResources = append(r.Reservations.GenericResources, swarmapi.GenericResource{DiscreteResourceSpec: &swarmapi.DiscreteGenericResource{Kind: kind, Value: value}})
+	return s
+}

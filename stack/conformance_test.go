@@ -1,0 +1,157 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/internal/testenv"
+	"github.com/berthdev/berth/stack"
+	"github.com/google/go-cmp/cmp"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+)
+
+// TestConformance deploys each Compose file of testdata/conformance once with `docker stack
+// deploy` and once with berth on the same engine, and compares the services, networks,
+// secrets and configs that the engine reports, field by field, after replacing each stack's
+// name and each object ID by a placeholder. Services need not converge: images point at a
+// registry on loopback that need not exist.
+func TestConformance(t *testing.T) {
+	cli := testenv.Swarm(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		if testenv.Required() {
+			t.Fatalf("conformance needs the docker CLI: %v", err)
+		}
+		t.Skip("no docker CLI")
+	}
+	files, _ := filepath.Glob("testdata/conformance/*.yml")
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".yml"), func(t *testing.T) {
+			ctx := testenv.Context(t, 3*time.Minute)
+			nameA, nameB := testenv.Name(t, "cli"), testenv.Name(t, "berth")
+			t.Cleanup(func() { removeStack(t, nameA); removeStack(t, nameB) })
+
+			// Deploy with the Docker CLI, record, remove (published ports are exclusive).
+			out, err := exec.CommandContext(ctx, "docker", "stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", file, nameA).CombinedOutput()
+			if err != nil {
+				t.Fatalf("docker stack deploy: %v\n%s", err, out)
+			}
+			want := snapshot(t, ctx, cli, nameA)
+			removeStack(t, nameA)
+			waitServicesGone(t, ctx, cli, nameA)
+
+			st, err := stack.Load(ctx, nameB, file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := st.Compile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever}); err != nil {
+				t.Fatal(err)
+			}
+			got := snapshot(t, ctx, cli, nameB)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("engine state after berth differs from docker stack deploy (-docker +berth):\n%s", diff)
+			}
+		})
+	}
+}
+
+func removeStack(t *testing.T, name string) {
+	out, err := exec.Command("docker", "stack", "rm", name).CombinedOutput()
+	if err != nil {
+		t.Logf("docker stack rm %s: %v\n%s", name, err, out)
+	}
+}
+
+func waitServicesGone(t *testing.T, ctx context.Context, cli *client.Client, name string) {
+	f := client.Filters{}.Add("label", stack.LabelNamespace+"="+name)
+	for ctx.Err() == nil {
+		l, err := cli.ServiceList(ctx, client.ServiceListOptions{Filters: f})
+		if err == nil && len(l.Items) == 0 {
+			time.Sleep(time.Second) // let the ingress ports be released
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("services of %s not removed", name)
+}
+
+// snapshot returns the normalised specs of everything labelled with the stack's namespace, as
+// generic JSON so that a difference in any field shows.
+func snapshot(t *testing.T, ctx context.Context, cli *client.Client, name string) map[string]any {
+	t.Helper()
+	f := client.Filters{}.Add("label", stack.LabelNamespace+"="+name)
+	ids := map[string]string{} // object ID -> normalised name
+	nets, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	netOut := map[string]any{}
+	for _, n := range nets.Items {
+		ids[n.ID] = "net:" + n.Name
+		delete(n.Options, "com.docker.network.driver.overlay.vxlanid_list") // allocated by the engine
+		netOut[n.Name] = map[string]any{"Driver": n.Driver, "Options": n.Options, "Labels": n.Labels, "Internal": n.Internal,
+			"Attachable": n.Attachable, "Scope": n.Scope, "IPAM": ipamConfig(n.IPAM.Config)}
+	}
+	secOut := map[string]any{}
+	secs, err := cli.SecretList(ctx, client.SecretListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secs.Items {
+		ids[s.ID] = "secret:" + s.Spec.Name
+		secOut[s.Spec.Name] = s.Spec
+	}
+	cfgOut := map[string]any{}
+	cfgs, err := cli.ConfigList(ctx, client.ConfigListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cfgs.Items {
+		ids[c.ID] = "config:" + c.Spec.Name
+		cfgOut[c.Spec.Name] = c.Spec
+	}
+	svcOut := map[string]any{}
+	svcs, err := cli.ServiceList(ctx, client.ServiceListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range svcs.Items {
+		svcOut[s.Spec.Name] = s.Spec
+	}
+	raw, err := json.Marshal(map[string]any{"services": svcOut, "networks": netOut, "secrets": secOut, "configs": cfgOut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	for id, n := range ids {
+		text = strings.ReplaceAll(text, id, n)
+	}
+	text = strings.ReplaceAll(text, name, "STACK")
+	var out map[string]any
+	if err := json.Unmarshal([]byte(text), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ipamConfig keeps the subnets the Compose files set explicitly (in 10.231.0.0/16): the
+// engine picks the others, differently for each stack.
+func ipamConfig(cfgs []network.IPAMConfig) []string {
+	var out []string
+	for _, c := range cfgs {
+		if s := c.Subnet.String(); strings.HasPrefix(s, "10.231.") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
