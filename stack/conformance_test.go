@@ -154,4 +154,3 @@ func ipamConfig(cfgs []network.IPAMConfig) []string {
 	}
 	return out
 }
-
