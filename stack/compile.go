@@ -122,10 +122,7 @@ var serviceNamePattern = regexp.MustCompile(`^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$
 
 // service scopes one compiled service spec into the stack.
 func (c *compiler) service(key string, spec swarmapi.ServiceSpec, err error, used map[string]bool) (ServiceSpec, bool) {
-	if err != nil {
-		c.problems.AddErr(c.stack.path("services", key), err)
-		return ServiceSpec{}, false
-	}
+	c.problems.AddErr(c.stack.path("services", key), err)
 	s := c.stack
 	base := s.path("services", key)
 	spec.Name = s.Scope(key)
@@ -152,7 +149,7 @@ func (c *compiler) service(key string, spec swarmapi.ServiceSpec, err error, use
 	cs.Mounts = c.mounts(base, cs.Mounts)
 	cs.Secrets = c.secretRefs(base, cs.Secrets)
 	cs.Configs = c.configRefs(base, cs.Configs)
-	return ServiceSpec{Key: key, Spec: spec}, true
+	return ServiceSpec{Key: key, Spec: spec}, err == nil
 }
 
 func validServiceName(name string) bool {

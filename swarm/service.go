@@ -27,6 +27,7 @@ type Service struct {
 	env      map[string]*string
 	mode     string
 	replicas *uint64
+	ports    int // port entries given, for paths ("ports[2]")
 	problems []problem
 	modify   []func(*swarmapi.ServiceSpec)
 }
@@ -134,12 +135,16 @@ func (s *Service) Modify(fn func(*swarmapi.ServiceSpec)) *Service {
 // Spec returns the compiled ServiceSpec, or every recorded problem (paths start with
 // "service/NAME"). The result is ready for client.ServiceCreateOptions.Spec.
 func (s *Service) Spec() (swarmapi.ServiceSpec, error) {
-	return s.CompileAt("service/" + s.name)
+	spec, err := s.CompileAt("service/" + s.name)
+	if err != nil {
+		return swarmapi.ServiceSpec{}, err
+	}
+	return spec, nil
 }
 
 // CompileAt is Spec with problems reported under path (a stack uses
-// "stack/STACK/services/NAME"). The returned spec is a deep enough copy: later builder calls
-// do not change it.
+// "stack/STACK/services/NAME"). The spec is returned even with an error, so that a caller can
+// check the rest of it; it is a copy: later builder calls do not change it.
 func (s *Service) CompileAt(path string) (swarmapi.ServiceSpec, error) {
 	var p berth.Problems
 	for _, pr := range slices.Concat(s.problems, s.modeProblems()) {
@@ -149,10 +154,7 @@ func (s *Service) CompileAt(path string) (swarmapi.ServiceSpec, error) {
 	for _, fn := range s.modify {
 		fn(&spec)
 	}
-	if err := p.Err(); err != nil {
-		return swarmapi.ServiceSpec{}, err
-	}
-	return spec, nil
+	return spec, p.Err()
 }
 
 func joinPath(base, rel string) string {

@@ -65,26 +65,19 @@ func (s *Service) EndpointMode(mode string) *Service {
 func (s *Service) Port(spec string) *Service {
 	ports, err := ParsePorts(spec)
 	if err != nil {
-		s.addf(fmt.Sprintf("ports[%d]", s.portIndex()), "%v", err)
-		return s
+		s.addf(fmt.Sprintf("ports[%d]", s.ports), "%v", err)
 	}
-	for _, p := range ports {
-		s.PublishPort(p)
-	}
+	e := s.endpoint()
+	e.Ports = append(e.Ports, ports...)
+	s.ports++
 	return s
-}
-
-func (s *Service) portIndex() int {
-	if s.spec.EndpointSpec == nil {
-		return 0
-	}
-	return len(s.spec.EndpointSpec.Ports)
 }
 
 // PublishPort publishes one port as the Engine API describes it (Compose's long syntax).
 // Empty protocol means tcp and empty mode ingress.
 func (s *Service) PublishPort(p swarmapi.PortConfig) *Service {
-	path := fmt.Sprintf("ports[%d]", s.portIndex())
+	path := fmt.Sprintf("ports[%d]", s.ports)
+	s.ports++
 	if p.Protocol == "" {
 		p.Protocol = network.TCP
 	}
