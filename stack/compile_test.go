@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,17 +52,10 @@ func lineDiff(want, got string) string {
 			b = g[i]
 		}
 		if a != b {
-			return "first difference at line " + itoa(i+1) + ":\n- " + a + "\n+ " + b
+			return "first difference at line " + strconv.Itoa(i+1) + ":\n- " + a + "\n+ " + b
 		}
 	}
 	return ""
-}
-
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(i)) }
-
-func fmtInt(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
 }
 
 // specJSON renders a spec with the test data directory replaced, so golden files do not depend
@@ -142,7 +136,7 @@ func TestGoldenBuilder(t *testing.T) {
 		Port("80").Port("8080:80").Port("127.0.0.1:9000-9001:9000-9001/udp").
 		PublishPort(swarmapi.PortConfig{TargetPort: 443, PublishedPort: 443, PublishMode: swarmapi.PortConfigPublishModeHost}).
 		EndpointMode("dnsrr").Replicas(4).
-		LimitCPUs("1.5").LimitMemory(128<<20).LimitPids(100).ReserveCPUs("0.3").ReserveMemory(64<<20).
+		LimitCPUs("1.5").LimitMemory(128 << 20).LimitPids(100).ReserveCPUs("0.3").ReserveMemory(64 << 20).
 		RestartPolicy(swarmapi.RestartPolicy{Condition: swarmapi.RestartPolicyConditionAny, Delay: &ten, MaxAttempts: &three}).
 		Constraint("node.labels.zone==east").Spread("node.labels.rack").MaxReplicasPerNode(2).
 		UpdateConfig(swarmapi.UpdateConfig{Parallelism: 2, Delay: ten, Order: swarmapi.UpdateOrderStartFirst}).
