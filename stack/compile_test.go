@@ -107,43 +107,7 @@ func TestGoldenBuilder(t *testing.T) {
 	}
 	golden(t, "builder-echo.json", specJSON(t, spec))
 
-	st := stack.New("shop")
-	st.Network("front").Driver("overlay").Attachable().Label("team", "web").Option("encrypted", "")
-	st.Network("back").Internal().Subnet("10.231.5.0/24")
-	st.Volume("data").Driver("local").Option("type", "tmpfs").Label("keep", "yes")
-	st.Volume("shared").External()
-	st.Secret("key").Data([]byte("s3cret")).Label("rotated", "2026")
-	st.Secret("tls").External()
-	st.Secret("token").Named("org_token").File("/etc/token")
-	st.Config("conf").Data([]byte("a=b")).TemplateDriver("golang")
-	ten := 10 * time.Second
-	three := uint64(3)
-	st.Service("web").Image("127.0.0.1:5000/shop/web:2").
-		Entrypoint("/web").Command("--port", "80").
-		Env("Z", "1").Env("A", "2").EnvUnset("PROXY").
-		Label("tier", "front").ContainerLabel("logs", "json").
-		Hostname("web").User("nobody").WorkingDir("/srv").
-		ExtraHost("db", "10.0.0.9").DNS("10.0.0.2").DNSSearch("shop.internal").
-		Healthcheck(container.HealthConfig{Test: []string{"CMD", "/web", "-check"}, Interval: ten, Retries: 2}).
-		StopGracePeriod(ten).StopSignal("SIGINT").Init(true).ReadOnly(true).
-		CapAdd("net_bind_service", "ALL").CapDrop("chown").
-		Sysctl("net.ipv4.ip_forward", "1").Ulimit("nofile", 100, 200).
-		Logging("json-file", map[string]string{"max-file": "3"}).
-		Secret("key", "").Secret("tls", "/etc/tls/cert.pem").Secret("token", "tok").
-		Config("conf", "/etc/web.conf").
-		Volume("data", "/data", false).Volume("shared", "/shared", true).Bind("/etc/hosts", "/etc/hosts2", true).Tmpfs("/run", 1<<20).
-		Network("front", "www").Network("back").
-		Port("80").Port("8080:80").Port("127.0.0.1:9000-9001:9000-9001/udp").
-		PublishPort(swarmapi.PortConfig{TargetPort: 443, PublishedPort: 443, PublishMode: swarmapi.PortConfigPublishModeHost}).
-		EndpointMode("dnsrr").Replicas(4).
-		LimitCPUs("1.5").LimitMemory(128 << 20).LimitPids(100).ReserveCPUs("0.3").ReserveMemory(64 << 20).
-		RestartPolicy(swarmapi.RestartPolicy{Condition: swarmapi.RestartPolicyConditionAny, Delay: &ten, MaxAttempts: &three}).
-		Constraint("node.labels.zone==east").Spread("node.labels.rack").MaxReplicasPerNode(2).
-		UpdateConfig(swarmapi.UpdateConfig{Parallelism: 2, Delay: ten, Order: swarmapi.UpdateOrderStartFirst}).
-		RollbackConfig(swarmapi.UpdateConfig{Parallelism: 1, FailureAction: swarmapi.UpdateFailureActionPause})
-	st.Service("cron").Image("127.0.0.1:5000/shop/cron:2").Mode("global-job").Restart("no")
-	st.Service("agent").Image("127.0.0.1:5000/shop/agent:2").Global().Restart("on-failure:5").NoHealthcheck()
-	spec, err = st.Compile()
+	spec, err = shopStack().Compile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,4 +291,45 @@ func TestLoadBadCompose(t *testing.T) {
 	if !errors.Is(err, berth.ErrInvalid) {
 		t.Fatalf("want ErrInvalid, got %v", err)
 	}
+}
+
+// shopStack uses every builder method.
+func shopStack() *stack.Stack {
+	st := stack.New("shop")
+	st.Network("front").Driver("overlay").Attachable().Label("team", "web").Option("encrypted", "")
+	st.Network("back").Internal().Subnet("10.231.5.0/24")
+	st.Volume("data").Driver("local").Option("type", "tmpfs").Label("keep", "yes")
+	st.Volume("shared").External()
+	st.Secret("key").Data([]byte("s3cret")).Label("rotated", "2026")
+	st.Secret("tls").External()
+	st.Secret("token").Named("org_token").File("/etc/token")
+	st.Config("conf").Data([]byte("a=b")).TemplateDriver("golang")
+	ten := 10 * time.Second
+	three := uint64(3)
+	st.Service("web").Image("127.0.0.1:5000/shop/web:2").
+		Entrypoint("/web").Command("--port", "80").
+		Env("Z", "1").Env("A", "2").EnvUnset("PROXY").
+		Label("tier", "front").ContainerLabel("logs", "json").
+		Hostname("web").User("nobody").WorkingDir("/srv").
+		ExtraHost("db", "10.0.0.9").DNS("10.0.0.2").DNSSearch("shop.internal").
+		Healthcheck(container.HealthConfig{Test: []string{"CMD", "/web", "-check"}, Interval: ten, Retries: 2}).
+		StopGracePeriod(ten).StopSignal("SIGINT").Init(true).ReadOnly(true).
+		CapAdd("net_bind_service", "ALL").CapDrop("chown").
+		Sysctl("net.ipv4.ip_forward", "1").Ulimit("nofile", 100, 200).
+		Logging("json-file", map[string]string{"max-file": "3"}).
+		Secret("key", "").Secret("tls", "/etc/tls/cert.pem").Secret("token", "tok").
+		Config("conf", "/etc/web.conf").
+		Volume("data", "/data", false).Volume("shared", "/shared", true).Bind("/etc/hosts", "/etc/hosts2", true).Tmpfs("/run", 1<<20).
+		Network("front", "www").Network("back").
+		Port("80").Port("8080:80").Port("127.0.0.1:9000-9001:9000-9001/udp").
+		PublishPort(swarmapi.PortConfig{TargetPort: 443, PublishedPort: 443, PublishMode: swarmapi.PortConfigPublishModeHost}).
+		EndpointMode("dnsrr").Replicas(4).
+		LimitCPUs("1.5").LimitMemory(128 << 20).LimitPids(100).ReserveCPUs("0.3").ReserveMemory(64 << 20).
+		RestartPolicy(swarmapi.RestartPolicy{Condition: swarmapi.RestartPolicyConditionAny, Delay: &ten, MaxAttempts: &three}).
+		Constraint("node.labels.zone==east").Spread("node.labels.rack").MaxReplicasPerNode(2).
+		UpdateConfig(swarmapi.UpdateConfig{Parallelism: 2, Delay: ten, Order: swarmapi.UpdateOrderStartFirst}).
+		RollbackConfig(swarmapi.UpdateConfig{Parallelism: 1, FailureAction: swarmapi.UpdateFailureActionPause})
+	st.Service("cron").Image("127.0.0.1:5000/shop/cron:2").Mode("global-job").Restart("no")
+	st.Service("agent").Image("127.0.0.1:5000/shop/agent:2").Global().Restart("on-failure:5").NoHealthcheck()
+	return st
 }

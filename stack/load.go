@@ -151,6 +151,8 @@ func (l *projectLoader) fileObject(kind, key string, c types.FileObjectConfig, o
 	switch {
 	case c.Content != "":
 		o.data, o.hasData = []byte(c.Content), true
+	case c.Extensions[secretDataExtension] != nil:
+		o.data, o.hasData = []byte(fmt.Sprint(c.Extensions[secretDataExtension])), true
 	case c.Environment != "":
 		v, ok := l.project.Environment[c.Environment]
 		if !ok {
