@@ -71,6 +71,7 @@ func specJSON(t *testing.T, spec *stack.Spec) []byte {
 }
 
 func TestGoldenCompose(t *testing.T) {
+	t.Setenv("BERTH_CONF_PREFIX", "golden")
 	files, _ := filepath.Glob("testdata/conformance/*.yml")
 	more, _ := filepath.Glob("testdata/compose/*.yml")
 	for _, file := range append(files, more...) {
@@ -115,6 +116,7 @@ func TestGoldenBuilder(t *testing.T) {
 }
 
 func TestCompileDeterministic(t *testing.T) {
+	t.Setenv("BERTH_CONF_PREFIX", "golden")
 	st, err := stack.Load(context.Background(), "demo", "testdata/conformance/full.yml")
 	if err != nil {
 		t.Fatal(err)

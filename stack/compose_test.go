@@ -43,6 +43,7 @@ func roundTrip(t *testing.T, st *stack.Stack) []byte {
 }
 
 func TestComposeRoundTrip(t *testing.T) {
+	t.Setenv("BERTH_CONF_PREFIX", "golden")
 	files, _ := filepath.Glob("testdata/conformance/*.yml")
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

@@ -12,7 +12,9 @@ import (
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/stack"
 	"github.com/google/go-cmp/cmp"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/network"
+	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 )
 
@@ -35,6 +37,9 @@ func TestConformance(t *testing.T) {
 			ctx := testenv.Context(t, 3*time.Minute)
 			nameA, nameB := testenv.Name(t, "cli"), testenv.Name(t, "berth")
 			t.Cleanup(func() { removeStack(t, nameA); removeStack(t, nameB) })
+			prefix := testenv.Name(t, "ext")
+			t.Setenv("BERTH_CONF_PREFIX", prefix)
+			createExternals(t, ctx, cli, prefix)
 
 			// Deploy with the Docker CLI, record, remove (published ports are exclusive).
 			out, err := exec.CommandContext(ctx, "docker", "stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", file, nameA).CombinedOutput()
@@ -62,6 +67,39 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// createExternals creates the objects that external.yml declares external, and removes them
+// when the test ends.
+func createExternals(t *testing.T, ctx context.Context, cli *client.Client, prefix string) {
+	t.Helper()
+	nw, err := cli.NetworkCreate(ctx, prefix+"-net", client.NetworkCreateOptions{Driver: "overlay", Attachable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := cli.SecretCreate(ctx, client.SecretCreateOptions{Spec: swarmapi.SecretSpec{Annotations: swarmapi.Annotations{Name: prefix + "-secret"}, Data: []byte("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := cli.ConfigCreate(ctx, client.ConfigCreateOptions{Spec: swarmapi.ConfigSpec{Annotations: swarmapi.Annotations{Name: prefix + "-config"}, Data: []byte("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		// after the stacks are gone (cleanups run last-in first-out, so register removal of
+		// the stacks first): retry while services still hold the objects.
+		for range 50 {
+			_, e1 := cli.SecretRemove(ctx, sec.ID, client.SecretRemoveOptions{})
+			_, e2 := cli.ConfigRemove(ctx, cfg.ID, client.ConfigRemoveOptions{})
+			_, e3 := cli.NetworkRemove(ctx, nw.ID, client.NetworkRemoveOptions{})
+			if (e1 == nil || cerrdefs.IsNotFound(e1)) && (e2 == nil || cerrdefs.IsNotFound(e2)) && (e3 == nil || cerrdefs.IsNotFound(e3)) {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Logf("could not remove the external objects of %s", prefix)
+	})
 }
 
 func removeStack(t *testing.T, name string) {
