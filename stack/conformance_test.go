@@ -11,8 +11,8 @@ import (
 
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/stack"
-	"github.com/google/go-cmp/cmp"
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/api/types/network"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
