@@ -32,7 +32,7 @@ func hundredServices() *stack.Stack {
 			Volume("data", "/data", false).Tmpfs("/tmp", 1<<20).
 			Network("front").Network("back").
 			Port(fmt.Sprintf("%d:80", 20000+i)).
-			Replicas(2).LimitCPUs("0.5").LimitMemory(64<<20).
+			Replicas(2).LimitCPUs("0.5").LimitMemory(64 << 20).
 			RestartPolicy(swarmapi.RestartPolicy{Condition: swarmapi.RestartPolicyConditionOnFailure}).
 			Constraint("node.role==worker").
 			UpdateConfig(swarmapi.UpdateConfig{Parallelism: 1, Delay: d})

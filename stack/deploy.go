@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	swarmapi "github.com/moby/moby/api/types/swarm"
@@ -36,6 +38,10 @@ type DeployOptions struct {
 	EncodedRegistryAuth string
 	// Progress, when set, receives one line per action ("Creating service echo_api").
 	Progress func(line string)
+	// Wait makes Deploy return only once every replicated or global service runs all its
+	// desired tasks (jobs are not waited for), or ctx ends. A later version watches events and
+	// reports why a service does not converge.
+	Wait bool
 }
 
 // DeployResult lists what Deploy did, by name; it is filled as far as Deploy got even when it
@@ -66,7 +72,7 @@ func Deploy(ctx context.Context, cli DeployClient, spec *Spec, opts DeployOption
 		return nil, fmt.Errorf("resolve image %q: want always, changed or never: %w", opts.ResolveImage, cerrdefs.ErrInvalidArgument)
 	}
 	d := &deployer{cli: cli, spec: spec, opts: opts, res: &DeployResult{}}
-	steps := []func(context.Context) error{d.prune, d.networks, d.secrets, d.configs, d.services}
+	steps := []func(context.Context) error{d.prune, d.networks, d.secrets, d.configs, d.services, d.wait}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return d.res, fmt.Errorf("deploy stack %s: %w", spec.Stack, err)
@@ -355,4 +361,32 @@ func (d *deployer) update(ctx context.Context, cur swarmapi.Service, spec swarma
 	d.res.UpdatedServices = append(d.res.UpdatedServices, spec.Name)
 	d.res.ServiceIDs = append(d.res.ServiceIDs, cur.ID)
 	return nil
+}
+
+// wait polls the services' task counts until each replicated or global service runs all its
+// desired tasks.
+func (d *deployer) wait(ctx context.Context) error {
+	if !d.opts.Wait || len(d.res.ServiceIDs) == 0 {
+		return nil
+	}
+	f := client.Filters{}.Add("id", d.res.ServiceIDs...)
+	for {
+		list, err := d.cli.ServiceList(ctx, client.ServiceListOptions{Filters: f, Status: true})
+		if err != nil {
+			return fmt.Errorf("wait for services: %w", err)
+		}
+		pending := slices.ContainsFunc(list.Items, func(s swarmapi.Service) bool {
+			job := s.Spec.Mode.ReplicatedJob != nil || s.Spec.Mode.GlobalJob != nil
+			st := s.ServiceStatus
+			return !job && (st == nil || st.RunningTasks < st.DesiredTasks)
+		})
+		if !pending {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for services to run their tasks: %w", ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
