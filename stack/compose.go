@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ func (s *Stack) Compose() ([]byte, error) {
 			p.Configs[k] = types.ConfigObjConfig(composeObject(&x.object))
 		}
 	}
+	escapeDollars(reflect.ValueOf(p))
 	return p.MarshalYAML()
 }
 

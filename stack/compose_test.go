@@ -59,6 +59,15 @@ func TestComposeRoundTrip(t *testing.T) {
 		golden(t, "builder-echo.compose.yml", out)
 	})
 	t.Run("builder-shop", func(t *testing.T) { roundTrip(t, shopStack()) })
+	t.Run("dollars", func(t *testing.T) {
+		t.Setenv("HOME", "/should/not/appear")
+		st := stack.New("d")
+		st.Secret("s").Data([]byte("pa$$word $HOME"))
+		st.Config("c").Data([]byte("${HOME}"))
+		st.Service("a").Image("x:1").Env("P", "a$HOME${HOME}$$").Command("sh", "-c", "echo $HOME").
+			ContainerLabel("l", "$x").Label("m", "$").Secret("s", "").Config("c", "")
+		roundTrip(t, st)
+	})
 }
 
 func TestComposeRefusesInvalid(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berthdev/berth"
 	"github.com/distribution/reference"
+	"github.com/moby/moby/api/types/mount"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 )
 
@@ -218,11 +219,27 @@ func copyPointers(spec *swarmapi.ServiceSpec) {
 		t.Resources = &cr
 	}
 	t.RestartPolicy = clonePtr(t.RestartPolicy)
+	if t.RestartPolicy != nil {
+		t.RestartPolicy.Delay, t.RestartPolicy.Window, t.RestartPolicy.MaxAttempts = clonePtr(t.RestartPolicy.Delay), clonePtr(t.RestartPolicy.Window), clonePtr(t.RestartPolicy.MaxAttempts)
+	}
 	t.LogDriver = clonePtr(t.LogDriver)
 	spec.UpdateConfig = clonePtr(spec.UpdateConfig)
 	spec.RollbackConfig = clonePtr(spec.RollbackConfig)
 	c := t.ContainerSpec
-	c.Healthcheck = clonePtr(c.Healthcheck)
+	if c.Healthcheck != nil {
+		h := *c.Healthcheck
+		h.Test = slices.Clone(h.Test)
+		c.Healthcheck = &h
+	}
+	for i, n := range t.Networks {
+		t.Networks[i].Aliases, t.Networks[i].DriverOpts = slices.Clone(n.Aliases), maps.Clone(n.DriverOpts)
+	}
+	for i, m := range c.Mounts {
+		c.Mounts[i] = cloneMount(m)
+	}
+	if ld := t.LogDriver; ld != nil {
+		t.LogDriver.Options = maps.Clone(ld.Options)
+	}
 	if c.DNSConfig != nil {
 		d := *c.DNSConfig
 		d.Nameservers, d.Search, d.Options = slices.Clone(d.Nameservers), slices.Clone(d.Search), slices.Clone(d.Options)
@@ -301,4 +318,20 @@ func capSet(caps []string) map[string]bool {
 		out[c] = true
 	}
 	return out
+}
+
+func cloneMount(m mount.Mount) mount.Mount {
+	m.BindOptions = clonePtr(m.BindOptions)
+	m.TmpfsOptions = clonePtr(m.TmpfsOptions)
+	if v := m.VolumeOptions; v != nil {
+		cv := *v
+		cv.Labels = maps.Clone(v.Labels)
+		if v.DriverConfig != nil {
+			d := *v.DriverConfig
+			d.Options = maps.Clone(d.Options)
+			cv.DriverConfig = &d
+		}
+		m.VolumeOptions = &cv
+	}
+	return m
 }
