@@ -50,6 +50,7 @@ type Warning struct {
 	Msg  string `json:"msg"`
 }
 
+// String renders the warning as "path: message".
 func (w Warning) String() string { return w.Path + ": " + w.Msg }
 
 var stackNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
