@@ -72,7 +72,7 @@ func Deploy(ctx context.Context, cli DeployClient, spec *Spec, opts DeployOption
 		return nil, fmt.Errorf("resolve image %q: want always, changed or never: %w", opts.ResolveImage, cerrdefs.ErrInvalidArgument)
 	}
 	d := &deployer{cli: cli, spec: spec, opts: opts, res: &DeployResult{}}
-	steps := []func(context.Context) error{d.prune, d.networks, d.secrets, d.configs, d.services, d.wait}
+	steps := []func(context.Context) error{d.checkExternals, d.prune, d.networks, d.secrets, d.configs, d.services, d.wait}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return d.res, fmt.Errorf("deploy stack %s: %w", spec.Stack, err)
@@ -145,13 +145,7 @@ func (d *deployer) networks(ctx context.Context) error {
 		have[n.Name] = true
 	}
 	for _, n := range d.spec.Networks {
-		if n.External {
-			if err := d.checkExternal(ctx, n.Name); err != nil {
-				return err
-			}
-			continue
-		}
-		if have[n.Name] {
+		if n.External || have[n.Name] {
 			continue
 		}
 		o := n.Options
@@ -163,6 +157,33 @@ func (d *deployer) networks(ctx context.Context) error {
 			return fmt.Errorf("create network %s: %w", n.Name, err)
 		}
 		d.res.CreatedNetworks = append(d.res.CreatedNetworks, n.Name)
+	}
+	return nil
+}
+
+// checkExternals makes sure, before anything is written, that the external networks,
+// secrets and configs the stack uses exist.
+func (d *deployer) checkExternals(ctx context.Context) error {
+	for _, n := range d.spec.Networks {
+		if n.External {
+			if err := d.checkExternal(ctx, n.Name); err != nil {
+				return err
+			}
+		}
+	}
+	for _, s := range d.spec.Secrets {
+		if s.External {
+			if _, err := d.secretID(ctx, s.Spec.Name); err != nil {
+				return fmt.Errorf("external %w", err)
+			}
+		}
+	}
+	for _, c := range d.spec.Configs {
+		if c.External {
+			if _, err := d.configID(ctx, c.Spec.Name); err != nil {
+				return fmt.Errorf("external %w", err)
+			}
+		}
 	}
 	return nil
 }
@@ -254,7 +275,7 @@ func (d *deployer) configs(ctx context.Context) error {
 	return nil
 }
 
-// objectIDs maps secret or config names to IDs, looking up each name once.
+// secretID returns the ID of the secret called name.
 func (d *deployer) secretID(ctx context.Context, name string) (string, error) {
 	s, err := d.cli.SecretInspect(ctx, name, client.SecretInspectOptions{})
 	if err != nil {
@@ -263,6 +284,7 @@ func (d *deployer) secretID(ctx context.Context, name string) (string, error) {
 	return s.Secret.ID, nil
 }
 
+// configID returns the ID of the config called name.
 func (d *deployer) configID(ctx context.Context, name string) (string, error) {
 	c, err := d.cli.ConfigInspect(ctx, name, client.ConfigInspectOptions{})
 	if err != nil {

@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -95,4 +96,30 @@ func inspect(t *testing.T, cli *client.Client, name string) swarmService {
 		t.Fatal(err)
 	}
 	return r.Service
+}
+
+func TestDeployMissingExternalWritesNothing(t *testing.T) {
+	cli := testenv.Swarm(t)
+	ctx := testenv.Context(t, time.Minute)
+	name := testenv.Name(t, "ext")
+	t.Cleanup(func() { removeStack(t, name) })
+	st := stack.New(name)
+	st.Network("own")
+	st.Secret("gone").External().Named(name + "-missing")
+	st.Service("a").Image("127.0.0.1:5000/x:1").Network("own").Secret("gone", "")
+	spec, err := st.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever})
+	if err == nil || len(res.CreatedNetworks) != 0 {
+		t.Fatalf("want an error before any write, got %v, %+v", err, res)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := stack.Load(t.Context(), "x", "testdata/does-not-exist.yml")
+	if !errors.Is(err, os.ErrNotExist) || errors.Is(err, berth.ErrInvalid) {
+		t.Fatalf("want a not-exist error that is not ErrInvalid, got %v", err)
+	}
 }

@@ -2,7 +2,9 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"slices"
@@ -25,7 +27,9 @@ import (
 // ${VAR:-default} from the environment and the .env file next to the first file, env_file,
 // extends, relative paths resolved against the first file's directory. Fields that `docker
 // stack deploy` ignores become warnings. A file that does not parse is an error; values that
-// parse but are invalid are recorded and reported by Compile, all at once.
+// parse but are invalid are recorded and reported by Compile, all at once. A missing file is
+// an fs.ErrNotExist error; a file that breaks the Compose specification matches
+// berth.ErrInvalid.
 func Load(ctx context.Context, name string, files ...string) (*Stack, error) {
 	if len(files) == 0 {
 		return nil, berth.Invalid("stack/"+name, "no Compose file given")
@@ -40,7 +44,10 @@ func Load(ctx context.Context, name string, files ...string) (*Stack, error) {
 		return nil, fmt.Errorf("stack %s: %w", name, err)
 	}
 	project, err := opts.LoadProject(ctx)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("stack %s: load %v: %w", name, files, err)
+	case err != nil: // the files do not parse or break the Compose specification
 		return nil, fmt.Errorf("stack %s: load %v: %w: %w", name, files, berth.ErrInvalid, err)
 	}
 	return FromProject(name, project), nil
