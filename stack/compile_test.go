@@ -335,3 +335,42 @@ func shopStack() *stack.Stack {
 	st.Service("agent").Image("127.0.0.1:5000/shop/agent:2").Global().Restart("on-failure:5").NoHealthcheck()
 	return st
 }
+
+func TestLoadMergeAndEnv(t *testing.T) {
+	st, err := stack.Load(context.Background(), "m", "testdata/merge/base.yml", "testdata/merge/override.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := st.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spec.Services) != 2 {
+		t.Fatalf("services: %+v", spec.Services)
+	}
+	web := spec.Services[1].Spec
+	c := web.TaskTemplate.ContainerSpec
+	if c.Image != "127.0.0.1:5000/merge/web:2.0" || *web.Mode.Replicated.Replicas != 4 ||
+		strings.Join(c.Env, ",") != "KEEP=base,LEVEL=debug" || web.TaskTemplate.Placement.Constraints[0] != "node.role == worker" ||
+		web.EndpointSpec.Ports[0].PublishedPort != 8080 {
+		t.Fatalf("merged spec: %+v %+v", web, c)
+	}
+	if len(spec.Warnings) != 1 || !strings.Contains(spec.Warnings[0].String(), "services/extra: build: ignored") {
+		t.Fatalf("warnings: %v", spec.Warnings)
+	}
+}
+
+func TestLoadEnvironmentWinsOverDotEnv(t *testing.T) {
+	t.Setenv("TAG", "from-env")
+	st, err := stack.Load(context.Background(), "m", "testdata/merge/base.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := st.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := spec.Services[0].Spec.TaskTemplate.ContainerSpec.Image; img != "127.0.0.1:5000/merge/web:from-env" {
+		t.Fatalf("image %s", img)
+	}
+}

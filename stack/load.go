@@ -24,7 +24,8 @@ import (
 
 // Load reads Compose files (merged in order, as `docker stack deploy -c a.yml -c b.yml`) into
 // a stack called name, with the whole Compose specification of compose-go: interpolation of
-// ${VAR:-default} from the environment and the .env file next to the first file, env_file,
+// ${VAR:-default} from the environment and the .env file next to the first file (which
+// `docker stack deploy` does not read; the process environment wins over it), env_file,
 // extends, relative paths resolved against the first file's directory. Fields that `docker
 // stack deploy` ignores become warnings. A file that does not parse is an error; values that
 // parse but are invalid are recorded and reported by Compile, all at once. A missing file is
@@ -37,6 +38,7 @@ func Load(ctx context.Context, name string, files ...string) (*Stack, error) {
 	opts, err := cli.NewProjectOptions(files,
 		cli.WithName(loader.NormalizeProjectName(name)),
 		cli.WithOsEnv,
+		cli.WithEnvFiles(),
 		cli.WithDotEnv,
 		cli.WithResolvedPaths(true),
 	)
