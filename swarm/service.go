@@ -29,12 +29,12 @@ type Service struct {
 	mode     string
 	replicas *uint64
 	ports    int // port entries given, for paths ("ports[2]")
-	problems []problem
+	problems []serviceProblem
 	modify   []func(*swarmapi.ServiceSpec)
 }
 
-// problem is one recorded issue, at a path relative to the service.
-type problem struct{ path, msg string }
+// serviceProblem is one recorded issue, at a path relative to the service.
+type serviceProblem struct{ path, msg string }
 
 // NewService starts the description of a service called name, in replicated mode with the
 // engine's default replica count.
@@ -42,23 +42,25 @@ func NewService(name string) *Service {
 	s := &Service{name: name, env: map[string]*string{}}
 	s.spec.Name = name
 	s.spec.TaskTemplate.ContainerSpec = &swarmapi.ContainerSpec{}
-	if !validName(name) {
+	if !validServiceName(name) {
 		s.addf("", "service name %q is invalid: use letters, digits, '-' and '_', starting and ending with a letter or digit, at most 63 characters", name)
 	}
 	return s
 }
 
-var namePattern = regexp.MustCompile(`^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$`)
+var serviceNamePattern = regexp.MustCompile(`^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$`)
 
-// validName reports whether name is accepted by swarm as a service name (a DNS label that may
-// also contain '_').
-func validName(name string) bool { return len(name) <= 63 && namePattern.MatchString(name) }
+// validServiceName reports whether name is accepted by swarm as a service name (a DNS label
+// that may also contain '_').
+func validServiceName(name string) bool {
+	return len(name) <= 63 && serviceNamePattern.MatchString(name)
+}
 
 // Name returns the name given to NewService.
 func (s *Service) Name() string { return s.name }
 
 func (s *Service) addf(path, format string, args ...any) {
-	s.problems = append(s.problems, problem{path: path, msg: fmt.Sprintf(format, args...)})
+	s.problems = append(s.problems, serviceProblem{path: path, msg: fmt.Sprintf(format, args...)})
 }
 
 func (s *Service) container() *swarmapi.ContainerSpec { return s.spec.TaskTemplate.ContainerSpec }
@@ -149,7 +151,7 @@ func (s *Service) Spec() (swarmapi.ServiceSpec, error) {
 func (s *Service) CompileAt(path string) (swarmapi.ServiceSpec, error) {
 	var p berth.Problems
 	for _, pr := range slices.Concat(s.problems, s.modeProblems()) {
-		p.Add(joinPath(path, pr.path), "%s", pr.msg)
+		p.Add(servicePath(path, pr.path), "%s", pr.msg)
 	}
 	spec := s.compile()
 	for _, fn := range s.modify {
@@ -158,7 +160,7 @@ func (s *Service) CompileAt(path string) (swarmapi.ServiceSpec, error) {
 	return spec, p.Err()
 }
 
-func joinPath(base, rel string) string {
+func servicePath(base, rel string) string {
 	switch {
 	case rel == "":
 		return base
@@ -177,8 +179,8 @@ func (s *Service) compile() swarmapi.ServiceSpec {
 	c.Labels = maps.Clone(c.Labels)
 	c.Env = compileEnv(s.env)
 	c.Mounts = slices.Clone(c.Mounts)
-	c.Secrets = cloneSorted(c.Secrets, func(a, b *swarmapi.SecretReference) int { return cmp.Compare(a.SecretName, b.SecretName) })
-	c.Configs = cloneSorted(c.Configs, func(a, b *swarmapi.ConfigReference) int { return cmp.Compare(a.ConfigName, b.ConfigName) })
+	c.Secrets = copySortedRefs(c.Secrets, func(a, b *swarmapi.SecretReference) int { return cmp.Compare(a.SecretName, b.SecretName) })
+	c.Configs = copySortedRefs(c.Configs, func(a, b *swarmapi.ConfigReference) int { return cmp.Compare(a.ConfigName, b.ConfigName) })
 	c.Ulimits = slices.Clone(c.Ulimits)
 	c.Sysctls = maps.Clone(c.Sysctls)
 	spec.TaskTemplate.ContainerSpec = &c
@@ -218,13 +220,13 @@ func copyPointers(spec *swarmapi.ServiceSpec) {
 		}
 		t.Resources = &cr
 	}
-	t.RestartPolicy = clonePtr(t.RestartPolicy)
+	t.RestartPolicy = copyPtr(t.RestartPolicy)
 	if t.RestartPolicy != nil {
-		t.RestartPolicy.Delay, t.RestartPolicy.Window, t.RestartPolicy.MaxAttempts = clonePtr(t.RestartPolicy.Delay), clonePtr(t.RestartPolicy.Window), clonePtr(t.RestartPolicy.MaxAttempts)
+		t.RestartPolicy.Delay, t.RestartPolicy.Window, t.RestartPolicy.MaxAttempts = copyPtr(t.RestartPolicy.Delay), copyPtr(t.RestartPolicy.Window), copyPtr(t.RestartPolicy.MaxAttempts)
 	}
-	t.LogDriver = clonePtr(t.LogDriver)
-	spec.UpdateConfig = clonePtr(spec.UpdateConfig)
-	spec.RollbackConfig = clonePtr(spec.RollbackConfig)
+	t.LogDriver = copyPtr(t.LogDriver)
+	spec.UpdateConfig = copyPtr(spec.UpdateConfig)
+	spec.RollbackConfig = copyPtr(spec.RollbackConfig)
 	c := t.ContainerSpec
 	if c.Healthcheck != nil {
 		h := *c.Healthcheck
@@ -235,7 +237,7 @@ func copyPointers(spec *swarmapi.ServiceSpec) {
 		t.Networks[i].Aliases, t.Networks[i].DriverOpts = slices.Clone(n.Aliases), maps.Clone(n.DriverOpts)
 	}
 	for i, m := range c.Mounts {
-		c.Mounts[i] = cloneMount(m)
+		c.Mounts[i] = copyMount(m)
 	}
 	if ld := t.LogDriver; ld != nil {
 		t.LogDriver.Options = maps.Clone(ld.Options)
@@ -245,18 +247,18 @@ func copyPointers(spec *swarmapi.ServiceSpec) {
 		d.Nameservers, d.Search, d.Options = slices.Clone(d.Nameservers), slices.Clone(d.Search), slices.Clone(d.Options)
 		c.DNSConfig = &d
 	}
-	c.Privileges = clonePtr(c.Privileges)
-	c.Init = clonePtr(c.Init)
-	c.StopGracePeriod = clonePtr(c.StopGracePeriod)
+	c.Privileges = copyPtr(c.Privileges)
+	c.Init = copyPtr(c.Init)
+	c.StopGracePeriod = copyPtr(c.StopGracePeriod)
 	c.Command, c.Args = slices.Clone(c.Command), slices.Clone(c.Args)
 	c.Hosts = slices.Clone(c.Hosts)
 	c.CapabilityAdd, c.CapabilityDrop = effectiveCaps(c.CapabilityAdd, c.CapabilityDrop)
 	for i, u := range c.Ulimits {
-		c.Ulimits[i] = clonePtr(u)
+		c.Ulimits[i] = copyPtr(u)
 	}
 }
 
-func cloneSorted[T any](list []*T, cmpFn func(a, b *T) int) []*T {
+func copySortedRefs[T any](list []*T, cmpFn func(a, b *T) int) []*T {
 	if list == nil {
 		return nil
 	}
@@ -288,7 +290,7 @@ func compileEnv(env map[string]*string) []string {
 // effectiveCaps normalises capabilities as the Docker CLI does ("net_admin" → "CAP_NET_ADMIN"):
 // ALL trumps the others, a capability both added and dropped is added, and both lists sort.
 func effectiveCaps(add, drop []string) (capAdd, capDrop []string) {
-	addSet, dropSet := capSet(add), capSet(drop)
+	addSet, dropSet := capabilitySet(add), capabilitySet(drop)
 	if addSet["ALL"] {
 		addSet = map[string]bool{"ALL": true}
 	}
@@ -308,7 +310,7 @@ func effectiveCaps(add, drop []string) (capAdd, capDrop []string) {
 	return capAdd, capDrop
 }
 
-func capSet(caps []string) map[string]bool {
+func capabilitySet(caps []string) map[string]bool {
 	out := map[string]bool{}
 	for _, c := range caps {
 		c = strings.ToUpper(strings.TrimSpace(c))
@@ -320,9 +322,9 @@ func capSet(caps []string) map[string]bool {
 	return out
 }
 
-func cloneMount(m mount.Mount) mount.Mount {
-	m.BindOptions = clonePtr(m.BindOptions)
-	m.TmpfsOptions = clonePtr(m.TmpfsOptions)
+func copyMount(m mount.Mount) mount.Mount {
+	m.BindOptions = copyPtr(m.BindOptions)
+	m.TmpfsOptions = copyPtr(m.TmpfsOptions)
 	if v := m.VolumeOptions; v != nil {
 		cv := *v
 		cv.Labels = maps.Clone(v.Labels)

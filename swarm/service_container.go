@@ -169,7 +169,7 @@ func (s *Service) Ulimit(name string, soft, hard int64) *Service {
 
 // Logging sets the log driver and its options.
 func (s *Service) Logging(driver string, opts map[string]string) *Service {
-	s.spec.TaskTemplate.LogDriver = &swarmapi.Driver{Name: driver, Options: cloneMap(opts)}
+	s.spec.TaskTemplate.LogDriver = &swarmapi.Driver{Name: driver, Options: copyStringMap(opts)}
 	return s
 }
 
@@ -267,14 +267,14 @@ func (s *Service) Tmpfs(target string, sizeBytes int64) *Service {
 func (s *Service) Mount(m mount.Mount) *Service {
 	c := s.container()
 	p := fmt.Sprintf("volumes[%d]", len(c.Mounts))
-	for _, msg := range checkMount(m) {
+	for _, msg := range checkServiceMount(m) {
 		s.addf(p, "%s", msg)
 	}
 	c.Mounts = append(c.Mounts, m)
 	return s
 }
 
-func checkMount(m mount.Mount) []string {
+func checkServiceMount(m mount.Mount) []string {
 	var msgs []string
 	add := func(format string, args ...any) { msgs = append(msgs, fmt.Sprintf(format, args...)) }
 	if !path.IsAbs(m.Target) {
@@ -309,7 +309,7 @@ func checkMount(m mount.Mount) []string {
 	return msgs
 }
 
-func cloneMap(m map[string]string) map[string]string {
+func copyStringMap(m map[string]string) map[string]string {
 	if m == nil {
 		return nil
 	}

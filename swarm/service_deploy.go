@@ -19,13 +19,13 @@ const (
 	ModeGlobalJob     = "global-job"
 )
 
-var modes = []string{ModeReplicated, ModeGlobal, ModeReplicatedJob, ModeGlobalJob}
+var serviceModes = []string{ModeReplicated, ModeGlobal, ModeReplicatedJob, ModeGlobalJob}
 
 // Mode sets the service mode: "replicated" (the default), "global", "replicated-job" or
 // "global-job".
 func (s *Service) Mode(mode string) *Service {
-	if !slices.Contains(modes, mode) {
-		s.addf("deploy/mode", "unknown mode %q (want %s)", mode, strings.Join(modes, ", "))
+	if !slices.Contains(serviceModes, mode) {
+		s.addf("deploy/mode", "unknown mode %q (want %s)", mode, strings.Join(serviceModes, ", "))
 	}
 	s.mode = mode
 	return s
@@ -50,23 +50,23 @@ func (s *Service) compileMode() swarmapi.ServiceMode {
 	case ModeGlobalJob:
 		m.GlobalJob = &swarmapi.GlobalJob{}
 	case ModeReplicatedJob:
-		m.ReplicatedJob = &swarmapi.ReplicatedJob{MaxConcurrent: clonePtr(s.replicas), TotalCompletions: clonePtr(s.replicas)}
+		m.ReplicatedJob = &swarmapi.ReplicatedJob{MaxConcurrent: copyPtr(s.replicas), TotalCompletions: copyPtr(s.replicas)}
 	default:
-		m.Replicated = &swarmapi.ReplicatedService{Replicas: clonePtr(s.replicas)}
+		m.Replicated = &swarmapi.ReplicatedService{Replicas: copyPtr(s.replicas)}
 	}
 	return m
 }
 
 // modeProblems reports replicas given with a global mode; it runs when compiling, so the
 // order of Replicas and Mode calls does not matter.
-func (s *Service) modeProblems() []problem {
+func (s *Service) modeProblems() []serviceProblem {
 	if s.replicas != nil && (s.mode == ModeGlobal || s.mode == ModeGlobalJob) {
-		return []problem{{path: "deploy/replicas", msg: fmt.Sprintf("replicas cannot be used with mode %q (only with replicated or replicated-job)", s.mode)}}
+		return []serviceProblem{{path: "deploy/replicas", msg: fmt.Sprintf("replicas cannot be used with mode %q (only with replicated or replicated-job)", s.mode)}}
 	}
 	return nil
 }
 
-func clonePtr[T any](p *T) *T {
+func copyPtr[T any](p *T) *T {
 	if p == nil {
 		return nil
 	}
@@ -181,7 +181,7 @@ func (s *Service) RestartPolicy(p swarmapi.RestartPolicy) *Service {
 	}
 	s.checkDurationPtr("deploy/restart_policy/delay", p.Delay)
 	s.checkDurationPtr("deploy/restart_policy/window", p.Window)
-	p.Delay, p.Window, p.MaxAttempts = clonePtr(p.Delay), clonePtr(p.Window), clonePtr(p.MaxAttempts)
+	p.Delay, p.Window, p.MaxAttempts = copyPtr(p.Delay), copyPtr(p.Window), copyPtr(p.MaxAttempts)
 	s.spec.TaskTemplate.RestartPolicy = &p
 	return s
 }

@@ -26,7 +26,7 @@ func (s *Service) NetworkRef(n swarmapi.NetworkAttachmentConfig) *Service {
 	if slices.ContainsFunc(nets, func(x swarmapi.NetworkAttachmentConfig) bool { return x.Target == n.Target }) {
 		s.addf("networks/"+n.Target, "the service is attached to network %q twice", n.Target)
 	}
-	n.DriverOpts = cloneMap(n.DriverOpts)
+	n.DriverOpts = copyStringMap(n.DriverOpts)
 	s.spec.TaskTemplate.Networks = append(nets, n)
 	return s
 }
