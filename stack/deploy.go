@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"time"
 
@@ -374,8 +375,21 @@ func (d *deployer) update(ctx context.Context, cur swarmapi.Service, spec swarma
 	}
 	spec.TaskTemplate.ForceUpdate = cur.Spec.TaskTemplate.ForceUpdate
 	d.progress("Updating service %s (id: %s)", spec.Name, cur.ID)
-	r, err := d.cli.ServiceUpdate(ctx, cur.ID, client.ServiceUpdateOptions{Version: cur.Version, Spec: spec,
-		EncodedRegistryAuth: d.opts.EncodedRegistryAuth, QueryRegistry: query})
+	version := cur.Version
+	var r client.ServiceUpdateResult
+	var err error
+	for attempt := 0; ; attempt++ {
+		r, err = d.cli.ServiceUpdate(ctx, cur.ID, client.ServiceUpdateOptions{Version: version, Spec: spec,
+			EncodedRegistryAuth: d.opts.EncodedRegistryAuth, QueryRegistry: query})
+		if err == nil || attempt == 3 {
+			break
+		}
+		next, ok := d.bumpedBySwarm(ctx, cur, version)
+		if !ok {
+			break
+		}
+		version = next
+	}
 	if err != nil {
 		return fmt.Errorf("update service %s: %w", spec.Name, err)
 	}
@@ -411,4 +425,16 @@ func (d *deployer) wait(ctx context.Context) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// bumpedBySwarm tells whether a failed update lost a race with swarm itself: the service has a
+// newer version than sent but the spec read before the update, unchanged (swarm's allocator
+// bumps the version of a service it has just created). Then it returns the new version to
+// retry with. Any other change is a conflict and stays an error.
+func (d *deployer) bumpedBySwarm(ctx context.Context, read swarmapi.Service, sent swarmapi.Version) (swarmapi.Version, bool) {
+	fresh, err := d.cli.ServiceInspect(ctx, read.ID, client.ServiceInspectOptions{})
+	if err != nil || fresh.Service.Version.Index == sent.Index || !reflect.DeepEqual(fresh.Service.Spec, read.Spec) {
+		return swarmapi.Version{}, false
+	}
+	return fresh.Service.Version, true
 }
