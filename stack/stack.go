@@ -11,6 +11,15 @@
 // or carry an explicit name, and everything the stack creates carries the label
 // com.docker.stack.namespace=echo, so `docker stack ls/ps/rm` see stacks that berth deployed
 // and berth sees theirs.
+//
+// Inside a stack, a service's Network, Secret, Config and Volume calls name the keys declared
+// with Stack.Network, Stack.Secret, Stack.Config and Stack.Volume ("front", not "echo_front");
+// Compile maps them to the real names and reports undeclared ones. A service without networks
+// joins the stack's "default" network, as with the Docker CLI.
+//
+// Known differences from `docker stack deploy`: Load reads the .env file next to the first
+// Compose file (the Docker CLI does not), and extra_hosts entries come out sorted by host name
+// (compose-go does not keep their order; the Docker CLI keeps the file's order).
 package stack
 
 import (
