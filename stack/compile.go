@@ -269,7 +269,7 @@ func (c *compiler) secretRefs(base string, refs []*swarmapi.SecretReference) []*
 		}
 		r.SecretName = c.stack.objectName(&x.object)
 	}
-	slices.SortStableFunc(refs, func(a, b *swarmapi.SecretReference) int { return cmp.Compare(a.SecretName, b.SecretName) })
+	slices.SortStableFunc(refs, swarm.CompareSecretRefs)
 	return refs
 }
 
@@ -285,7 +285,7 @@ func (c *compiler) configRefs(base string, refs []*swarmapi.ConfigReference) []*
 		}
 		r.ConfigName = c.stack.objectName(&x.object)
 	}
-	slices.SortStableFunc(refs, func(a, b *swarmapi.ConfigReference) int { return cmp.Compare(a.ConfigName, b.ConfigName) })
+	slices.SortStableFunc(refs, swarm.CompareConfigRefs)
 	return refs
 }
 

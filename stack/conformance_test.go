@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/stack"
+	"github.com/berthdev/berth/swarm"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/api/types/network"
@@ -163,6 +165,11 @@ func snapshot(t *testing.T, ctx context.Context, cli *client.Client, name string
 		t.Fatal(err)
 	}
 	for _, s := range svcs.Items {
+		// The Docker CLI orders two references to the same secret or config by chance.
+		if c := s.Spec.TaskTemplate.ContainerSpec; c != nil {
+			slices.SortStableFunc(c.Secrets, swarm.CompareSecretRefs)
+			slices.SortStableFunc(c.Configs, swarm.CompareConfigRefs)
+		}
 		svcOut[s.Spec.Name] = s.Spec
 	}
 	raw, err := json.Marshal(map[string]any{"services": svcOut, "networks": netOut, "secrets": secOut, "configs": cfgOut})

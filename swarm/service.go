@@ -179,8 +179,8 @@ func (s *Service) compile() swarmapi.ServiceSpec {
 	c.Labels = maps.Clone(c.Labels)
 	c.Env = compileEnv(s.env)
 	c.Mounts = slices.Clone(c.Mounts)
-	c.Secrets = copySortedRefs(c.Secrets, func(a, b *swarmapi.SecretReference) int { return cmp.Compare(a.SecretName, b.SecretName) })
-	c.Configs = copySortedRefs(c.Configs, func(a, b *swarmapi.ConfigReference) int { return cmp.Compare(a.ConfigName, b.ConfigName) })
+	c.Secrets = copySortedRefs(c.Secrets, CompareSecretRefs)
+	c.Configs = copySortedRefs(c.Configs, CompareConfigRefs)
 	c.Ulimits = slices.Clone(c.Ulimits)
 	c.Sysctls = maps.Clone(c.Sysctls)
 	spec.TaskTemplate.ContainerSpec = &c
@@ -336,4 +336,29 @@ func copyMount(m mount.Mount) mount.Mount {
 		m.VolumeOptions = &cv
 	}
 	return m
+}
+
+// CompareSecretRefs orders secret references as the Docker CLI does, by secret name, and then
+// by target file, where the Docker CLI leaves the order to chance.
+func CompareSecretRefs(a, b *swarmapi.SecretReference) int {
+	return cmp.Or(cmp.Compare(a.SecretName, b.SecretName), cmp.Compare(refTarget(a.File), refTarget(b.File)))
+}
+
+// CompareConfigRefs orders config references like CompareSecretRefs.
+func CompareConfigRefs(a, b *swarmapi.ConfigReference) int {
+	var fa, fb *swarmapi.SecretReferenceFileTarget
+	if a.File != nil {
+		fa = (*swarmapi.SecretReferenceFileTarget)(a.File)
+	}
+	if b.File != nil {
+		fb = (*swarmapi.SecretReferenceFileTarget)(b.File)
+	}
+	return cmp.Or(cmp.Compare(a.ConfigName, b.ConfigName), cmp.Compare(refTarget(fa), refTarget(fb)))
+}
+
+func refTarget(f *swarmapi.SecretReferenceFileTarget) string {
+	if f == nil {
+		return ""
+	}
+	return f.Name
 }
