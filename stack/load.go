@@ -195,9 +195,7 @@ func (l *projectLoader) service(c types.ServiceConfig) {
 	svc := l.st.Service(c.Name)
 	base := "services/" + c.Name
 	l.warnIgnored(base, c)
-	if c.Image == "" {
-		l.st.addf(base+"/image", "no image: docker stack deploy does not build images (build one, push it, and set image)")
-	} else {
+	if c.Image != "" { // a missing image is reported by Compile
 		svc.Image(c.Image)
 	}
 	if c.Entrypoint != nil {

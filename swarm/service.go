@@ -28,6 +28,7 @@ type Service struct {
 	env      map[string]*string
 	mode     string
 	replicas *uint64
+	imageSet bool // Image was called (an empty reference is reported there)
 	ports    int // port entries given, for paths ("ports[2]")
 	problems []serviceProblem
 	modify   []func(*swarmapi.ServiceSpec)
@@ -68,7 +69,7 @@ func (s *Service) container() *swarmapi.ContainerSpec { return s.spec.TaskTempla
 // Image sets the image reference, as in `docker service create IMAGE`. It must be a valid
 // reference ("registry:5000/team/app:1.2", "app@sha256:...").
 func (s *Service) Image(ref string) *Service {
-	s.container().Image = ref
+	s.container().Image, s.imageSet = ref, true
 	if _, err := reference.ParseAnyReference(ref); err != nil || ref == "" {
 		s.addf("image", "%q is not a valid image reference (NAME[:TAG][@DIGEST], e.g. registry:5000/team/app:1.2)", ref)
 	}
@@ -150,7 +151,7 @@ func (s *Service) Spec() (swarmapi.ServiceSpec, error) {
 // check the rest of it; it is a copy: later builder calls do not change it.
 func (s *Service) CompileAt(path string) (swarmapi.ServiceSpec, error) {
 	var p berth.Problems
-	for _, pr := range slices.Concat(s.problems, s.modeProblems()) {
+	for _, pr := range slices.Concat(s.problems, s.compileProblems()) {
 		p.Add(servicePath(path, pr.path), "%s", pr.msg)
 	}
 	spec := s.compile()

@@ -57,13 +57,17 @@ func (s *Service) compileMode() swarmapi.ServiceMode {
 	return m
 }
 
-// modeProblems reports replicas given with a global mode; it runs when compiling, so the
-// order of Replicas and Mode calls does not matter.
-func (s *Service) modeProblems() []serviceProblem {
+// compileProblems reports replicas given with a global mode and a missing image; it runs when
+// compiling, so the order of calls does not matter.
+func (s *Service) compileProblems() []serviceProblem {
+	var out []serviceProblem
 	if s.replicas != nil && (s.mode == ModeGlobal || s.mode == ModeGlobalJob) {
-		return []serviceProblem{{path: "deploy/replicas", msg: fmt.Sprintf("replicas cannot be used with mode %q (only with replicated or replicated-job)", s.mode)}}
+		out = append(out, serviceProblem{path: "deploy/replicas", msg: fmt.Sprintf("replicas cannot be used with mode %q (only with replicated or replicated-job)", s.mode)})
 	}
-	return nil
+	if s.spec.TaskTemplate.ContainerSpec.Image == "" && !s.imageSet {
+		out = append(out, serviceProblem{path: "image", msg: "no image: every service needs one (swarm does not build images: build, push, then name it)"})
+	}
+	return out
 }
 
 func copyPtr[T any](p *T) *T {

@@ -174,3 +174,10 @@ func TestServiceNameValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceNeedsImage(t *testing.T) {
+	_, err := swarm.NewService("s").Spec()
+	if ves := berth.ValidationErrors(err); len(ves) != 1 || ves[0].Path != "service/s/image" {
+		t.Fatalf("want one problem at service/s/image, got %v", err)
+	}
+}
