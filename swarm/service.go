@@ -29,7 +29,7 @@ type Service struct {
 	mode     string
 	replicas *uint64
 	imageSet bool // Image was called (an empty reference is reported there)
-	ports    int // port entries given, for paths ("ports[2]")
+	ports    int  // port entries given, for paths ("ports[2]")
 	problems []serviceProblem
 	modify   []func(*swarmapi.ServiceSpec)
 }
