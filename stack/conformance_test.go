@@ -38,10 +38,10 @@ func TestConformance(t *testing.T) {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".yml"), func(t *testing.T) {
 			ctx := testenv.Context(t, 3*time.Minute)
 			nameA, nameB := testenv.Name(t, "cli"), testenv.Name(t, "berth")
-			t.Cleanup(func() { removeStack(t, nameA); removeStack(t, nameB) })
 			prefix := testenv.Name(t, "ext")
 			t.Setenv("BERTH_CONF_PREFIX", prefix)
-			createExternals(t, ctx, cli, prefix)
+			createExternals(t, ctx, cli, prefix) // its cleanup runs after the stacks are removed
+			t.Cleanup(func() { removeStack(t, nameA); removeStack(t, nameB) })
 
 			// Deploy with the Docker CLI, record, remove (published ports are exclusive).
 			out, err := exec.CommandContext(ctx, "docker", "stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", file, nameA).CombinedOutput()
@@ -89,8 +89,8 @@ func createExternals(t *testing.T, ctx context.Context, cli *client.Client, pref
 	}
 	t.Cleanup(func() {
 		ctx := context.Background()
-		// after the stacks are gone (cleanups run last-in first-out, so register removal of
-		// the stacks first): retry while services still hold the objects.
+		// Cleanups run last-in first-out: the stacks are gone by now. Retry while swarm still
+		// counts their services as users of the objects.
 		for range 50 {
 			_, e1 := cli.SecretRemove(ctx, sec.ID, client.SecretRemoveOptions{})
 			_, e2 := cli.ConfigRemove(ctx, cfg.ID, client.ConfigRemoveOptions{})

@@ -31,7 +31,7 @@ func TestDeployResolveImage(t *testing.T) {
 	ctx := testenv.Context(t, 2*time.Minute)
 	reg := testenv.Name(t, "reg")
 	docker(t, "run", "-d", "--name", reg, "-p", "127.0.0.1::5000", registry)
-	t.Cleanup(func() { exec.Command("docker", "rm", "-f", reg).Run() })
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", "-v", reg).Run() })
 	addr := docker(t, "port", reg, "5000/tcp")
 	ref := addr + "/berth-resolve/bb:1"
 	docker(t, "tag", busybox, ref)

@@ -1,6 +1,7 @@
 package swarm_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func TestServiceSpecAcceptedByEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cli.ServiceRemove(t.Context(), r.ID, client.ServiceRemoveOptions{}) })
+	t.Cleanup(func() { cli.ServiceRemove(context.Background(), r.ID, client.ServiceRemoveOptions{}) })
 	got, err := cli.ServiceInspect(ctx, r.ID, client.ServiceInspectOptions{})
 	if err != nil {
 		t.Fatal(err)
