@@ -76,6 +76,12 @@ func FromProject(name string, p *types.Project) *Stack {
 	for _, key := range slices.Sorted(maps.Keys(p.Services)) {
 		l.service(p.Services[key])
 	}
+	for _, key := range slices.Sorted(maps.Keys(p.Jobs)) {
+		st.Warn("jobs/"+key, "ignored by docker stack deploy (a service with deploy.mode replicated-job runs to completion)")
+	}
+	for _, key := range slices.Sorted(maps.Keys(p.Models)) {
+		st.Warn("models/"+key, "ignored by docker stack deploy")
+	}
 	return st
 }
 
@@ -195,6 +201,9 @@ func (l *projectLoader) service(c types.ServiceConfig) {
 	svc := l.st.Service(c.Name)
 	base := "services/" + c.Name
 	l.warnIgnored(base, c)
+	if c.Provider != nil {
+		l.st.addf(base+"/provider", "services run by a provider (%s) cannot be deployed to swarm", c.Provider.Type)
+	}
 	if c.Image != "" { // a missing image is reported by Compile
 		svc.Image(c.Image)
 	}
