@@ -199,3 +199,66 @@ func ipamConfig(cfgs []network.IPAMConfig) []string {
 	}
 	return out
 }
+
+// TestConformanceUpdate deploys full.yml, then full.yml merged with update/v2.yml over it,
+// once with the Docker CLI and once with berth, and compares the specs and previous specs.
+func TestConformanceUpdate(t *testing.T) {
+	cli := testenv.Swarm(t)
+	ctx := testenv.Context(t, 3*time.Minute)
+	files := []string{"testdata/conformance/full.yml", "testdata/update/v2.yml"}
+	nameA, nameB := testenv.Name(t, "cliup"), testenv.Name(t, "berthup")
+	t.Cleanup(func() { removeStack(t, nameA); removeStack(t, nameB) })
+
+	for _, f := range [][]string{files[:1], files} {
+		args := []string{"stack", "deploy", "--resolve-image", "never", "--detach=true"}
+		for _, file := range f {
+			args = append(args, "-c", file)
+		}
+		if out, err := exec.CommandContext(ctx, "docker", append(args, nameA)...).CombinedOutput(); err != nil {
+			t.Fatalf("docker stack deploy: %v\n%s", err, out)
+		}
+	}
+	want := snapshot(t, ctx, cli, nameA)
+	wantPrev := previousSpecs(t, ctx, cli, nameA)
+	removeStack(t, nameA)
+	waitServicesGone(t, ctx, cli, nameA)
+
+	for _, f := range [][]string{files[:1], files} {
+		st, err := stack.Load(ctx, nameB, f...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := st.Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff(want, snapshot(t, ctx, cli, nameB)); diff != "" {
+		t.Errorf("after the update (-docker +berth):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantPrev, previousSpecs(t, ctx, cli, nameB)); diff != "" {
+		t.Errorf("previous specs after the update (-docker +berth):\n%s", diff)
+	}
+}
+
+// previousSpecs returns which services have a previous spec and their image label then.
+func previousSpecs(t *testing.T, ctx context.Context, cli *client.Client, name string) map[string]string {
+	t.Helper()
+	svcs, err := cli.ServiceList(ctx, client.ServiceListOptions{Filters: client.Filters{}.Add("label", stack.LabelNamespace+"="+name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, s := range svcs.Items {
+		key := strings.TrimPrefix(s.Spec.Name, name)
+		if s.PreviousSpec == nil {
+			out[key] = "none"
+			continue
+		}
+		out[key] = s.PreviousSpec.Labels[stack.LabelImage]
+	}
+	return out
+}

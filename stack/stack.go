@@ -18,8 +18,11 @@
 // joins the stack's "default" network, as with the Docker CLI.
 //
 // Known differences from `docker stack deploy`: Load reads the .env file next to the first
-// Compose file (the Docker CLI does not), and extra_hosts entries come out sorted by host name
-// (compose-go does not keep their order; the Docker CLI keeps the file's order).
+// Compose file (the Docker CLI does not); extra_hosts entries come out sorted by host name
+// (compose-go does not keep their order; the Docker CLI keeps the file's order); and when
+// several files are merged, Load follows the Compose specification's merge rules, while the
+// Docker CLI sorts an overridden service's volumes by target and keeps one reference per
+// secret or config source.
 package stack
 
 import (
