@@ -191,6 +191,11 @@ func (s *Service) SecretRef(ref swarmapi.SecretReference) *Service {
 	}
 	f := fileDefaults(ref.SecretName, ref.File)
 	ref.File = &swarmapi.SecretReferenceFileTarget{Name: f.Name, UID: f.UID, GID: f.GID, Mode: f.Mode}
+	for _, other := range c.Secrets {
+		if other.File != nil && other.File.Name == f.Name {
+			s.addf(fmt.Sprintf("secrets[%d]/target", i), "target %q is already used by secret %q", f.Name, other.SecretName)
+		}
+	}
 	c.Secrets = append(c.Secrets, &ref)
 	return s
 }
@@ -216,6 +221,11 @@ func (s *Service) ConfigRef(ref swarmapi.ConfigReference) *Service {
 		f = fileDefaults(ref.ConfigName, &f)
 		cf := swarmapi.ConfigReferenceFileTarget(f)
 		ref.File = &cf
+		for _, other := range c.Configs {
+			if other.File != nil && other.File.Name == f.Name {
+				s.addf(fmt.Sprintf("configs[%d]/target", i), "target %q is already used by config %q", f.Name, other.ConfigName)
+			}
+		}
 	}
 	c.Configs = append(c.Configs, &ref)
 	return s
@@ -269,6 +279,11 @@ func (s *Service) Mount(m mount.Mount) *Service {
 	p := fmt.Sprintf("volumes[%d]", len(c.Mounts))
 	for _, msg := range checkServiceMount(m) {
 		s.addf(p, "%s", msg)
+	}
+	for _, other := range c.Mounts {
+		if path.Clean(other.Target) == path.Clean(m.Target) {
+			s.addf(p+"/target", "%q is already a mount target", m.Target)
+		}
 	}
 	c.Mounts = append(c.Mounts, m)
 	return s

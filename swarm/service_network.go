@@ -68,7 +68,14 @@ func (s *Service) Port(spec string) *Service {
 		s.addf(fmt.Sprintf("ports[%d]", s.ports), "%v", err)
 	}
 	e := s.endpoint()
-	e.Ports = append(e.Ports, ports...)
+	for _, p := range ports {
+		for _, other := range e.Ports {
+			if p.PublishedPort != 0 && other.PublishedPort == p.PublishedPort && other.Protocol == p.Protocol {
+				s.addf(fmt.Sprintf("ports[%d]", s.ports), "port %d/%s is already published", p.PublishedPort, p.Protocol)
+			}
+		}
+		e.Ports = append(e.Ports, p)
+	}
 	s.ports++
 	return s
 }
@@ -101,6 +108,11 @@ func (s *Service) PublishPort(p swarmapi.PortConfig) *Service {
 		s.addf(path+"/mode", "unknown publish mode %q (want ingress or host)", p.PublishMode)
 	}
 	e := s.endpoint()
+	for _, other := range e.Ports {
+		if p.PublishedPort != 0 && other.PublishedPort == p.PublishedPort && other.Protocol == p.Protocol {
+			s.addf(path+"/published", "port %d/%s is already published", p.PublishedPort, p.Protocol)
+		}
+	}
 	e.Ports = append(e.Ports, p)
 	return s
 }

@@ -181,3 +181,20 @@ func TestServiceNeedsImage(t *testing.T) {
 		t.Fatalf("want one problem at service/s/image, got %v", err)
 	}
 }
+
+func TestServiceDuplicates(t *testing.T) {
+	_, err := swarm.NewService("s").Image("x:1").
+		Secret("a", "t").Secret("b", "t").
+		Config("c", "/etc/c").Config("d", "/etc/c").
+		Volume("v", "/data", false).Tmpfs("/data/", 0).
+		Port("8080:80").Port("8080:81").Port("8080:82/udp").
+		Spec()
+	var paths []string
+	for _, ve := range berth.ValidationErrors(err) {
+		paths = append(paths, ve.Path)
+	}
+	want := "service/s/configs[1]/target service/s/ports[1] service/s/secrets[1]/target service/s/volumes[1]/target"
+	if strings.Join(paths, " ") != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}
