@@ -374,3 +374,20 @@ func TestLoadEnvironmentWinsOverDotEnv(t *testing.T) {
 		t.Fatalf("image %s", img)
 	}
 }
+
+func TestLoadKeepsServicesWithProfiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.yml")
+	os.WriteFile(file, []byte("services:\n  a:\n    image: x:1\n  debug:\n    image: y:1\n    profiles: [debug]\n"), 0o644)
+	st, err := stack.Load(context.Background(), "p", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := st.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spec.Services) != 2 || len(spec.Warnings) != 1 || !strings.Contains(spec.Warnings[0].Msg, "profiles") {
+		t.Fatalf("services %d, warnings %v", len(spec.Services), spec.Warnings)
+	}
+}

@@ -41,6 +41,7 @@ func Load(ctx context.Context, name string, files ...string) (*Stack, error) {
 		cli.WithEnvFiles(),
 		cli.WithDotEnv,
 		cli.WithResolvedPaths(true),
+		cli.WithProfiles([]string{"*"}), // docker stack deploy ignores profiles: deploy every service
 	)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", name, err)
