@@ -15,6 +15,9 @@ import (
 
 // FuzzCompose feeds Compose files through Load and Compile. Any input may be refused, but only
 // with an error; an accepted stack must marshal to JSON and survive a Compose round trip.
+// Each input takes milliseconds, so keep minimisation short:
+//
+//	go test ./stack -run XXX -fuzz FuzzCompose -fuzztime 60s -fuzzminimizetime 50x
 func FuzzCompose(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/conformance/*.yml")
 	for _, s := range seeds {

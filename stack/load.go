@@ -46,7 +46,7 @@ func Load(ctx context.Context, name string, files ...string) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", name, err)
 	}
-	project, err := opts.LoadProject(ctx)
+	project, err := loadProject(ctx, opts)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
 		return nil, fmt.Errorf("stack %s: load %v: %w", name, files, err)
@@ -54,6 +54,17 @@ func Load(ctx context.Context, name string, files ...string) (*Stack, error) {
 		return nil, fmt.Errorf("stack %s: load %v: %w: %w", name, files, berth.ErrInvalid, err)
 	}
 	return FromProject(name, project), nil
+}
+
+// loadProject runs compose-go, turning a panic on malformed input (it has some, found by
+// FuzzCompose) into an error.
+func loadProject(ctx context.Context, opts *cli.ProjectOptions) (p *types.Project, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("compose-go failed on this input: %v", r)
+		}
+	}()
+	return opts.LoadProject(ctx)
 }
 
 // FromProject converts a compose-go project into a stack called name.
