@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/internal/testenv"
+	"github.com/berthdev/berth/stack"
+	"github.com/moby/moby/client"
+)
+
+func writeCompose(t *testing.T, body string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "stack.yml")
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+func TestStackDeployCLI(t *testing.T) {
+	cli := testenv.Swarm(t)
+	ctx := testenv.Context(t, 2*time.Minute)
+	name := testenv.Name(t, "cli")
+	t.Cleanup(func() { exec.Command("docker", "stack", "rm", name).Run() })
+	file := writeCompose(t, "services:\n  web:\n    image: 127.0.0.1:5000/berth-cli/web:1\n    deploy:\n      replicas: 0\n")
+
+	// flags after the stack name, as the Docker CLI allows
+	if code := run(ctx, []string{"stack", "deploy", "--resolve-image", "never", name, "-c", file}); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	svc, err := cli.ServiceInspect(ctx, name+"_web", client.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.Service.Spec.Labels[stack.LabelNamespace] != name {
+		t.Fatalf("labels: %v", svc.Service.Spec.Labels)
+	}
+	// a second deploy updates in place
+	if code := run(ctx, []string{"stack", "deploy", "-c", file, "--resolve-image=never", "--prune", name}); code != 0 {
+		t.Fatalf("second deploy: exit code %d", code)
+	}
+}
+
+func TestStackDeployCLIInvalid(t *testing.T) {
+	cli := testenv.Swarm(t)
+	ctx := testenv.Context(t, time.Minute)
+	name := testenv.Name(t, "clibad")
+	file := writeCompose(t, "services:\n  web:\n    image: 127.0.0.1:5000/x:1\n    networks: [front]\n    deploy:\n      placement:\n        constraints: ['node.role!=']\nnetworks:\n  front: {}\n")
+	if code := run(ctx, []string{"stack", "deploy", "--resolve-image", "never", "-c", file, name}); code != 1 {
+		t.Fatalf("exit code %d, want 1", code)
+	}
+	nets, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: client.Filters{}.Add("label", stack.LabelNamespace+"="+name)})
+	if err != nil || len(nets.Items) != 0 {
+		t.Fatalf("an invalid stack created networks: %v %v", nets.Items, err)
+	}
+	if code := run(ctx, []string{"stack", "deploy", "--resolve-image", "sometimes", "-c", file, name}); code != 2 {
+		t.Fatalf("bad --resolve-image: exit code %d, want 2", code)
+	}
+	if code := run(ctx, []string{"stack", "deploy", "-c", file}); code != 2 {
+		t.Fatalf("no stack name: exit code %d, want 2", code)
+	}
+}
+
+func TestStackConfigCLI(t *testing.T) {
+	file := writeCompose(t, "services:\n  web:\n    image: 127.0.0.1:5000/x:1\n")
+	if code := run(t.Context(), []string{"stack", "config", "-c", file, "--format", "compose", "demo"}); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}

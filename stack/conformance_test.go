@@ -1,0 +1,264 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/internal/testenv"
+	"github.com/berthdev/berth/stack"
+	"github.com/berthdev/berth/swarm"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/google/go-cmp/cmp"
+	"github.com/moby/moby/api/types/network"
+	swarmapi "github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
+)
+
+// TestConformance deploys each Compose file of testdata/conformance once with `docker stack
+// deploy` and once with berth on the same engine, and compares the services, networks,
+// secrets and configs that the engine reports, field by field, after replacing each stack's
+// name and each object ID by a placeholder. Services need not converge: images point at a
+// registry on loopback that need not exist.
+func TestConformance(t *testing.T) {
+	cli := testenv.Swarm(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		if testenv.Required() {
+			t.Fatalf("conformance needs the docker CLI: %v", err)
+		}
+		t.Skip("no docker CLI")
+	}
+	files, _ := filepath.Glob("testdata/conformance/*.yml")
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".yml"), func(t *testing.T) {
+			ctx := testenv.Context(t, 3*time.Minute)
+			nameA, nameB := testenv.Name(t, "cli"), testenv.Name(t, "berth")
+			prefix := testenv.Name(t, "ext")
+			t.Setenv("BERTH_CONF_PREFIX", prefix)
+			createExternals(t, ctx, cli, prefix) // its cleanup runs after the stacks are removed
+			t.Cleanup(func() { removeStack(t, nameA); removeStack(t, nameB) })
+
+			// Deploy with the Docker CLI, record, remove (published ports are exclusive).
+			out, err := exec.CommandContext(ctx, "docker", "stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", file, nameA).CombinedOutput()
+			if err != nil {
+				t.Fatalf("docker stack deploy: %v\n%s", err, out)
+			}
+			want := snapshot(t, ctx, cli, nameA)
+			removeStack(t, nameA)
+			waitServicesGone(t, ctx, cli, nameA)
+
+			st, err := stack.Load(ctx, nameB, file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := st.Compile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever}); err != nil {
+				t.Fatal(err)
+			}
+			got := snapshot(t, ctx, cli, nameB)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("engine state after berth differs from docker stack deploy (-docker +berth):\n%s", diff)
+			}
+		})
+	}
+}
+
+// createExternals creates the objects that external.yml declares external, and removes them
+// when the test ends.
+func createExternals(t *testing.T, ctx context.Context, cli *client.Client, prefix string) {
+	t.Helper()
+	nw, err := cli.NetworkCreate(ctx, prefix+"-net", client.NetworkCreateOptions{Driver: "overlay", Attachable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := cli.SecretCreate(ctx, client.SecretCreateOptions{Spec: swarmapi.SecretSpec{Annotations: swarmapi.Annotations{Name: prefix + "-secret"}, Data: []byte("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := cli.ConfigCreate(ctx, client.ConfigCreateOptions{Spec: swarmapi.ConfigSpec{Annotations: swarmapi.Annotations{Name: prefix + "-config"}, Data: []byte("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		// Cleanups run last-in first-out: the stacks are gone by now. Retry while swarm still
+		// counts their services as users of the objects.
+		for range 50 {
+			_, e1 := cli.SecretRemove(ctx, sec.ID, client.SecretRemoveOptions{})
+			_, e2 := cli.ConfigRemove(ctx, cfg.ID, client.ConfigRemoveOptions{})
+			_, e3 := cli.NetworkRemove(ctx, nw.ID, client.NetworkRemoveOptions{})
+			if (e1 == nil || cerrdefs.IsNotFound(e1)) && (e2 == nil || cerrdefs.IsNotFound(e2)) && (e3 == nil || cerrdefs.IsNotFound(e3)) {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Logf("could not remove the external objects of %s", prefix)
+	})
+}
+
+func removeStack(t *testing.T, name string) {
+	out, err := exec.Command("docker", "stack", "rm", name).CombinedOutput()
+	if err != nil {
+		t.Logf("docker stack rm %s: %v\n%s", name, err, out)
+	}
+}
+
+func waitServicesGone(t *testing.T, ctx context.Context, cli *client.Client, name string) {
+	f := client.Filters{}.Add("label", stack.LabelNamespace+"="+name)
+	for ctx.Err() == nil {
+		l, err := cli.ServiceList(ctx, client.ServiceListOptions{Filters: f})
+		if err == nil && len(l.Items) == 0 {
+			time.Sleep(time.Second) // let the ingress ports be released
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("services of %s not removed", name)
+}
+
+// snapshot returns the normalised specs of everything labelled with the stack's namespace, as
+// generic JSON so that a difference in any field shows.
+func snapshot(t *testing.T, ctx context.Context, cli *client.Client, name string) map[string]any {
+	t.Helper()
+	f := client.Filters{}.Add("label", stack.LabelNamespace+"="+name)
+	ids := map[string]string{} // object ID -> normalised name
+	nets, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	netOut := map[string]any{}
+	for _, n := range nets.Items {
+		ids[n.ID] = "net:" + n.Name
+		delete(n.Options, "com.docker.network.driver.overlay.vxlanid_list") // allocated by the engine
+		netOut[n.Name] = map[string]any{"Driver": n.Driver, "Options": n.Options, "Labels": n.Labels, "Internal": n.Internal,
+			"Attachable": n.Attachable, "Scope": n.Scope, "IPAM": ipamConfig(n.IPAM.Config)}
+	}
+	secOut := map[string]any{}
+	secs, err := cli.SecretList(ctx, client.SecretListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secs.Items {
+		ids[s.ID] = "secret:" + s.Spec.Name
+		secOut[s.Spec.Name] = s.Spec
+	}
+	cfgOut := map[string]any{}
+	cfgs, err := cli.ConfigList(ctx, client.ConfigListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cfgs.Items {
+		ids[c.ID] = "config:" + c.Spec.Name
+		cfgOut[c.Spec.Name] = c.Spec
+	}
+	svcOut := map[string]any{}
+	svcs, err := cli.ServiceList(ctx, client.ServiceListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range svcs.Items {
+		// The Docker CLI orders two references to the same secret or config by chance.
+		if c := s.Spec.TaskTemplate.ContainerSpec; c != nil {
+			slices.SortStableFunc(c.Secrets, swarm.CompareSecretRefs)
+			slices.SortStableFunc(c.Configs, swarm.CompareConfigRefs)
+		}
+		svcOut[s.Spec.Name] = s.Spec
+	}
+	raw, err := json.Marshal(map[string]any{"services": svcOut, "networks": netOut, "secrets": secOut, "configs": cfgOut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	for id, n := range ids {
+		text = strings.ReplaceAll(text, id, n)
+	}
+	text = strings.ReplaceAll(text, name, "STACK")
+	var out map[string]any
+	if err := json.Unmarshal([]byte(text), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ipamConfig keeps the subnets the Compose files set explicitly (in 10.231.0.0/16): the
+// engine picks the others, differently for each stack.
+func ipamConfig(cfgs []network.IPAMConfig) []string {
+	var out []string
+	for _, c := range cfgs {
+		if s := c.Subnet.String(); strings.HasPrefix(s, "10.231.") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestConformanceUpdate deploys full.yml, then full.yml merged with update/v2.yml over it,
+// once with the Docker CLI and once with berth, and compares the specs and previous specs.
+func TestConformanceUpdate(t *testing.T) {
+	cli := testenv.Swarm(t)
+	ctx := testenv.Context(t, 3*time.Minute)
+	files := []string{"testdata/conformance/full.yml", "testdata/update/v2.yml"}
+	nameA, nameB := testenv.Name(t, "cliup"), testenv.Name(t, "berthup")
+	t.Cleanup(func() { removeStack(t, nameA); removeStack(t, nameB) })
+
+	for _, f := range [][]string{files[:1], files} {
+		args := []string{"stack", "deploy", "--resolve-image", "never", "--detach=true"}
+		for _, file := range f {
+			args = append(args, "-c", file)
+		}
+		if out, err := exec.CommandContext(ctx, "docker", append(args, nameA)...).CombinedOutput(); err != nil {
+			t.Fatalf("docker stack deploy: %v\n%s", err, out)
+		}
+	}
+	want := snapshot(t, ctx, cli, nameA)
+	wantPrev := previousSpecs(t, ctx, cli, nameA)
+	removeStack(t, nameA)
+	waitServicesGone(t, ctx, cli, nameA)
+
+	for _, f := range [][]string{files[:1], files} {
+		st, err := stack.Load(ctx, nameB, f...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := st.Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff(want, snapshot(t, ctx, cli, nameB)); diff != "" {
+		t.Errorf("after the update (-docker +berth):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantPrev, previousSpecs(t, ctx, cli, nameB)); diff != "" {
+		t.Errorf("previous specs after the update (-docker +berth):\n%s", diff)
+	}
+}
+
+// previousSpecs returns which services have a previous spec and their image label then.
+func previousSpecs(t *testing.T, ctx context.Context, cli *client.Client, name string) map[string]string {
+	t.Helper()
+	svcs, err := cli.ServiceList(ctx, client.ServiceListOptions{Filters: client.Filters{}.Add("label", stack.LabelNamespace+"="+name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, s := range svcs.Items {
+		key := strings.TrimPrefix(s.Spec.Name, name)
+		if s.PreviousSpec == nil {
+			out[key] = "none"
+			continue
+		}
+		out[key] = s.PreviousSpec.Labels[stack.LabelImage]
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+package stack_test
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/internal/testenv"
+	"github.com/berthdev/berth/stack"
+	"github.com/moby/moby/client"
+)
+
+func TestDeployCreateUpdatePrune(t *testing.T) {
+	cli := testenv.Swarm(t)
+	ctx := testenv.Context(t, 2*time.Minute)
+	name := testenv.Name(t, "dep")
+	t.Cleanup(func() { removeStack(t, name) })
+
+	build := func(env string, withWorker bool) *stack.Spec {
+		st := stack.New(name)
+		st.Secret("key").Data([]byte("v1"))
+		st.Service("api").Image("127.0.0.1:5000/berth-deploy/api:1").Env("V", env).Secret("key", "").Replicas(0)
+		if withWorker {
+			st.Service("worker").Image("127.0.0.1:5000/berth-deploy/worker:1").Replicas(0)
+		}
+		spec, err := st.Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spec
+	}
+	var lines []string
+	opts := stack.DeployOptions{ResolveImage: stack.ResolveNever, Progress: func(l string) { lines = append(lines, l) }}
+	res, err := stack.Deploy(ctx, cli, build("1", true), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.CreatedServices, []string{name + "_api", name + "_worker"}) || !slices.Equal(res.CreatedNetworks, []string{name + "_default"}) {
+		t.Fatalf("first deploy: %+v", res)
+	}
+	before := inspect(t, cli, name+"_api")
+
+	opts.Prune = true
+	res, err = stack.Deploy(ctx, cli, build("2", false), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.UpdatedServices, []string{name + "_api"}) || !slices.Equal(res.RemovedServices, []string{name + "_worker"}) ||
+		!slices.Equal(res.UpdatedSecrets, []string{name + "_key"}) || len(res.CreatedNetworks) != 0 {
+		t.Fatalf("second deploy: %+v", res)
+	}
+	after := inspect(t, cli, name+"_api")
+	if after.Version.Index <= before.Version.Index || !slices.Contains(after.Spec.TaskTemplate.ContainerSpec.Env, "V=2") {
+		t.Fatalf("service not updated: version %d -> %d, env %v", before.Version.Index, after.Version.Index, after.Spec.TaskTemplate.ContainerSpec.Env)
+	}
+	if len(after.Spec.TaskTemplate.ContainerSpec.Secrets) != 1 || after.Spec.TaskTemplate.ContainerSpec.Secrets[0].SecretID == "" {
+		t.Fatalf("secret reference not resolved to an ID: %+v", after.Spec.TaskTemplate.ContainerSpec.Secrets)
+	}
+	if len(lines) == 0 {
+		t.Error("no progress reported")
+	}
+}
+
+func TestDeployRefusesBadResolveImage(t *testing.T) {
+	_, err := stack.Deploy(t.Context(), nil, &stack.Spec{Stack: "x"}, stack.DeployOptions{ResolveImage: "sometimes"})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+}
+
+func TestInvalidStackWritesNothing(t *testing.T) {
+	cli := testenv.Swarm(t)
+	ctx := testenv.Context(t, time.Minute)
+	name := testenv.Name(t, "bad")
+	st := stack.New(name)
+	st.Network("front")
+	st.Service("ok").Image("127.0.0.1:5000/x:1").Network("front")
+	st.Service("bad").Image("127.0.0.1:5000/x:1").Constraint("node.role!=")
+	if _, err := st.Compile(); !errors.Is(err, berth.ErrInvalid) {
+		t.Fatalf("want ErrInvalid, got %v", err)
+	}
+	f := client.Filters{}.Add("label", stack.LabelNamespace+"="+name)
+	nets, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil || len(nets.Items) != 0 {
+		t.Fatalf("networks of an invalid stack: %v %v", nets.Items, err)
+	}
+}
+
+func inspect(t *testing.T, cli *client.Client, name string) swarmService {
+	t.Helper()
+	r, err := cli.ServiceInspect(t.Context(), name, client.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Service
+}
+
+func TestDeployMissingExternalWritesNothing(t *testing.T) {
+	cli := testenv.Swarm(t)
+	ctx := testenv.Context(t, time.Minute)
+	name := testenv.Name(t, "ext")
+	t.Cleanup(func() { removeStack(t, name) })
+	st := stack.New(name)
+	st.Network("own")
+	st.Secret("gone").External().Named(name + "-missing")
+	st.Service("a").Image("127.0.0.1:5000/x:1").Network("own").Secret("gone", "")
+	spec, err := st.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever})
+	if err == nil || len(res.CreatedNetworks) != 0 {
+		t.Fatalf("want an error before any write, got %v, %+v", err, res)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := stack.Load(t.Context(), "x", "testdata/does-not-exist.yml")
+	if !errors.Is(err, os.ErrNotExist) || errors.Is(err, berth.ErrInvalid) {
+		t.Fatalf("want a not-exist error that is not ErrInvalid, got %v", err)
+	}
+}

@@ -1,0 +1,131 @@
+package stack_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/stack"
+)
+
+func ExampleNew() {
+	st := stack.New("echo")
+	st.Network("ch03").External()
+	st.Service("api").Image("registry:5000/example/echo:latest").Replicas(3).
+		Constraint("node.role != manager").Network("ch03")
+	st.Service("nginx").Image("registry:5000/example/proxy:latest").Replicas(3).
+		Env("BACKEND_HOST", "echo_api:8080").Network("ch03")
+	spec, err := st.Compile()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range spec.Services {
+		n := s.Spec.TaskTemplate.Networks[0]
+		fmt.Println(s.Spec.Name, s.Spec.Labels[stack.LabelNamespace], n.Target, n.Aliases)
+	}
+	// Output:
+	// echo_api echo ch03 [api]
+	// echo_nginx echo ch03 [nginx]
+}
+
+func ExampleStack_Compile_invalid() {
+	st := stack.New("echo")
+	st.Service("api").Image("registry:5000/example/echo:latest").
+		Global().Replicas(3).
+		Constraint("node.role!=").
+		Network("ch03")
+	_, err := st.Compile()
+	fmt.Println(errors.Is(err, berth.ErrInvalid))
+	for _, ve := range berth.ValidationErrors(err) {
+		fmt.Println(ve.Path)
+	}
+	// Output:
+	// true
+	// stack/echo/services/api/deploy/placement/constraints[0]
+	// stack/echo/services/api/deploy/replicas
+	// stack/echo/services/api/networks/ch03
+}
+
+func ExampleLoad() {
+	st, err := stack.Load(context.Background(), "vote", "testdata/conformance/voting-app.yml")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	spec, err := st.Compile()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, n := range spec.Networks {
+		fmt.Println("network", n.Name)
+	}
+	for _, s := range spec.Services {
+		fmt.Println("service", s.Spec.Name, s.Spec.Labels[stack.LabelImage])
+	}
+	fmt.Println(len(spec.Warnings), "warnings, e.g.", spec.Warnings[0])
+	// Output:
+	// network vote_backend
+	// network vote_default
+	// network vote_frontend
+	// service vote_db 127.0.0.1:5000/berth-conformance/postgres:9.4
+	// service vote_redis 127.0.0.1:5000/berth-conformance/redis:alpine
+	// service vote_result 127.0.0.1:5000/berth-conformance/examplevotingapp_result:before
+	// service vote_visualizer 127.0.0.1:5000/berth-conformance/visualizer:stable
+	// service vote_vote 127.0.0.1:5000/berth-conformance/examplevotingapp_vote:before
+	// service vote_worker 127.0.0.1:5000/berth-conformance/examplevotingapp_worker
+	// 3 warnings, e.g. stack/vote/services/result: depends_on: ignored by docker stack deploy
+}
+
+func ExampleStack_Compose() {
+	st := stack.New("web")
+	st.Service("app").Image("127.0.0.1:5000/web/app:1").Replicas(2).Port("8080:80").Env("MODE", "prod")
+	out, err := st.Compose()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	os.Stdout.Write(out)
+	// Output:
+	// services:
+	//   app:
+	//     deploy:
+	//       replicas: 2
+	//     environment:
+	//       MODE: prod
+	//     image: 127.0.0.1:5000/web/app:1
+	//     ports:
+	//       - mode: ingress
+	//         target: 80
+	//         published: "8080"
+	//         protocol: tcp
+}
+
+func ExampleDeploy() {
+	ctx := context.Background()
+	cli, err := berth.Connect(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer cli.Close()
+	st, err := stack.Load(ctx, "vote", "docker-stack.yml")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	spec, err := st.CompileFor(cli.ClientVersion()) // every problem, before anything is written
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{Prune: true, ResolveImage: stack.ResolveChanged})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.CreatedServices, res.UpdatedServices)
+}

@@ -1,0 +1,323 @@
+// Package stack describes a stack of swarm services, networks, volumes, configs and secrets,
+// loads one from Compose files, compiles it to exactly what `docker stack deploy` sends to the
+// Engine, renders it back to Compose, and deploys it.
+//
+// The pipeline is the one of DESIGN.md: a builder (New, or Load from Compose files) records
+// the stack; Compile turns it, without I/O, into a deterministic Spec or every problem at once
+// as *berth.ValidationError values; Deploy applies a Spec to a swarm manager.
+//
+// Names follow the Docker CLI: the service "api" of stack "echo" is "echo_api", networks,
+// secrets and configs declared by the stack are prefixed the same way unless they are external
+// or carry an explicit name, and everything the stack creates carries the label
+// com.docker.stack.namespace=echo, so `docker stack ls/ps/rm` see stacks that berth deployed
+// and berth sees theirs.
+//
+// Inside a stack, a service's Network, Secret, Config and Volume calls name the keys declared
+// with Stack.Network, Stack.Secret, Stack.Config and Stack.Volume ("front", not "echo_front");
+// Compile maps them to the real names and reports undeclared ones. A service without networks
+// joins the stack's "default" network, as with the Docker CLI.
+//
+// Known differences from `docker stack deploy`: Load reads the .env file next to the first
+// Compose file (the Docker CLI does not); extra_hosts entries come out sorted by host name
+// (compose-go does not keep their order; the Docker CLI keeps the file's order); and when
+// several files are merged, Load follows the Compose specification's merge rules, while the
+// Docker CLI sorts an overridden service's volumes by target and keeps one reference per
+// secret or config source.
+package stack
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"regexp"
+	"slices"
+
+	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/swarm"
+)
+
+// Labels set by the Docker CLI on what a stack creates.
+const (
+	LabelNamespace = "com.docker.stack.namespace" // on services, containers, networks, secrets, configs, volumes
+	LabelImage     = "com.docker.stack.image"     // on services: the image as written in the stack
+)
+
+// Stack is a stack being described. Methods never fail mid-chain; Compile reports every
+// problem. The zero value is not usable; start with New or Load.
+type Stack struct {
+	name     string
+	services []*swarm.Service
+	networks map[string]*Network
+	volumes  map[string]*Volume
+	secrets  map[string]*Secret
+	configs  map[string]*Config
+	warnings []Warning
+	problems []*berth.ValidationError
+}
+
+// Warning is something the stack contains that Compile does not carry to the Engine (a
+// Compose field that `docker stack deploy` ignores, such as build or depends_on).
+type Warning struct {
+	Path string `json:"path"`
+	Msg  string `json:"msg"`
+}
+
+// String renders the warning as "path: message".
+func (w Warning) String() string { return w.Path + ": " + w.Msg }
+
+var stackNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// New starts the description of a stack called name (the namespace of everything it creates).
+func New(name string) *Stack {
+	s := &Stack{
+		name:     name,
+		networks: map[string]*Network{},
+		volumes:  map[string]*Volume{},
+		secrets:  map[string]*Secret{},
+		configs:  map[string]*Config{},
+	}
+	if !stackNamePattern.MatchString(name) {
+		s.addf("", "stack name %q is invalid: use letters, digits, '_', '.' and '-', starting with a letter or digit", name)
+	}
+	return s
+}
+
+// Name returns the stack's name.
+func (s *Stack) Name() string { return s.name }
+
+func (s *Stack) path(parts ...string) string {
+	p := "stack/" + s.name
+	for _, part := range parts {
+		if part != "" {
+			p += "/" + part
+		}
+	}
+	return p
+}
+
+func (s *Stack) addf(rel, format string, args ...any) {
+	s.problems = append(s.problems, berth.Invalid(s.path(rel), format, args...))
+}
+
+// Warn records a warning at a path relative to the stack ("services/api/build").
+func (s *Stack) Warn(rel, format string, args ...any) {
+	s.warnings = append(s.warnings, Warning{Path: s.path(rel), Msg: fmt.Sprintf(format, args...)})
+}
+
+// Service adds a service called name (unprefixed: "api" becomes "STACK_api") and returns
+// its builder. Adding a name twice is an error; use Lookup to find a service again.
+func (s *Stack) Service(name string) *swarm.Service {
+	if s.Lookup(name) != nil {
+		s.addf("services/"+name, "duplicate service %q", name)
+	}
+	svc := swarm.NewService(name)
+	s.services = append(s.services, svc)
+	return svc
+}
+
+// Lookup returns the builder of the service called name, or nil.
+func (s *Stack) Lookup(name string) *swarm.Service {
+	for _, svc := range s.services {
+		if svc.Name() == name {
+			return svc
+		}
+	}
+	return nil
+}
+
+// Services returns the names of the stack's services, sorted.
+func (s *Stack) Services() []string {
+	var out []string
+	for _, svc := range s.services {
+		out = append(out, svc.Name())
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Network declares (or returns the declaration of) the network called key in the stack.
+// Services refer to it by key; it is created as STACK_key unless it is External or Named.
+func (s *Stack) Network(key string) *Network {
+	if n, ok := s.networks[key]; ok {
+		return n
+	}
+	n := &Network{stack: s, key: key}
+	s.networks[key] = n
+	return n
+}
+
+// Network is a network declared by a stack (Compose top-level `networks`).
+type Network struct {
+	stack      *Stack
+	key        string
+	name       string
+	external   bool
+	driver     string
+	driverOpts map[string]string
+	labels     map[string]string
+	internal   bool
+	attachable bool
+	ipamDriver string
+	subnets    []string
+}
+
+// External marks the network as created outside the stack: it is not created, and it must
+// exist, swarm scoped, when the stack is deployed.
+func (n *Network) External() *Network { n.external = true; return n }
+
+// Named sets the network's real name instead of STACK_key (Compose `name:`).
+func (n *Network) Named(name string) *Network { n.name = name; return n }
+
+// Driver sets the network driver (default overlay).
+func (n *Network) Driver(d string) *Network { n.driver = d; return n }
+
+// Option sets a driver option (Compose driver_opts).
+func (n *Network) Option(k, v string) *Network { n.driverOpts = set(n.driverOpts, k, v); return n }
+
+// Label sets a label on the network.
+func (n *Network) Label(k, v string) *Network { n.labels = set(n.labels, k, v); return n }
+
+// Internal restricts external access to the network.
+func (n *Network) Internal() *Network { n.internal = true; return n }
+
+// Attachable lets standalone containers attach to the network.
+func (n *Network) Attachable() *Network { n.attachable = true; return n }
+
+// IPAMDriver sets the IP address management driver.
+func (n *Network) IPAMDriver(d string) *Network { n.ipamDriver = d; return n }
+
+// Subnet adds an IPAM subnet in CIDR notation ("10.20.0.0/24").
+func (n *Network) Subnet(cidr string) *Network {
+	if _, err := netip.ParsePrefix(cidr); err != nil {
+		n.stack.addf(fmt.Sprintf("networks/%s/ipam/config[%d]/subnet", n.key, len(n.subnets)), "%q is not a subnet in CIDR notation (e.g. 10.20.0.0/24)", cidr)
+	}
+	n.subnets = append(n.subnets, cidr)
+	return n
+}
+
+// Volume declares (or returns the declaration of) the named volume key.
+func (s *Stack) Volume(key string) *Volume {
+	if v, ok := s.volumes[key]; ok {
+		return v
+	}
+	v := &Volume{key: key}
+	s.volumes[key] = v
+	return v
+}
+
+// Volume is a named volume declared by a stack (Compose top-level `volumes`). Swarm creates it
+// on each node that runs a task mounting it, with the driver, options and labels given here.
+type Volume struct {
+	key        string
+	name       string
+	external   bool
+	driver     string
+	driverOpts map[string]string
+	labels     map[string]string
+}
+
+// External marks the volume as existing outside the stack: mounts use its name as is and
+// carry no driver configuration.
+func (v *Volume) External() *Volume { v.external = true; return v }
+
+// Named sets the volume's real name instead of STACK_key.
+func (v *Volume) Named(name string) *Volume { v.name = name; return v }
+
+// Driver sets the volume driver.
+func (v *Volume) Driver(d string) *Volume { v.driver = d; return v }
+
+// Option sets a driver option.
+func (v *Volume) Option(k, val string) *Volume { v.driverOpts = set(v.driverOpts, k, val); return v }
+
+// Label sets a label on the volume.
+func (v *Volume) Label(k, val string) *Volume { v.labels = set(v.labels, k, val); return v }
+
+// Secret declares (or returns the declaration of) the secret key.
+func (s *Stack) Secret(key string) *Secret {
+	if v, ok := s.secrets[key]; ok {
+		return v
+	}
+	v := &Secret{object{key: key}}
+	s.secrets[key] = v
+	return v
+}
+
+// Config declares (or returns the declaration of) the config key.
+func (s *Stack) Config(key string) *Config {
+	if v, ok := s.configs[key]; ok {
+		return v
+	}
+	v := &Config{object{key: key}}
+	s.configs[key] = v
+	return v
+}
+
+// object is what secrets and configs share.
+type object struct {
+	key            string
+	name           string
+	external       bool
+	file           string
+	data           []byte
+	hasData        bool
+	labels         map[string]string
+	driver         string
+	driverOpts     map[string]string
+	templateDriver string
+}
+
+// Secret is a secret declared by a stack (Compose top-level `secrets`).
+type Secret struct{ object }
+
+// File takes the secret's content from a file, read when the stack is deployed.
+func (x *Secret) File(path string) *Secret { x.file = path; return x }
+
+// Data sets the secret's content.
+func (x *Secret) Data(b []byte) *Secret { x.data, x.hasData = slices.Clone(b), true; return x }
+
+// External marks the secret as created outside the stack.
+func (x *Secret) External() *Secret { x.external = true; return x }
+
+// Named sets the secret's real name instead of STACK_key.
+func (x *Secret) Named(name string) *Secret { x.name = name; return x }
+
+// Label sets a label on the secret.
+func (x *Secret) Label(k, v string) *Secret { x.labels = set(x.labels, k, v); return x }
+
+// Driver sets a secret store driver and its options (then no file or data is needed).
+func (x *Secret) Driver(name string, opts map[string]string) *Secret {
+	x.driver, x.driverOpts = name, maps.Clone(opts)
+	return x
+}
+
+// TemplateDriver sets the templating driver ("golang").
+func (x *Secret) TemplateDriver(name string) *Secret { x.templateDriver = name; return x }
+
+// Config is a config declared by a stack (Compose top-level `configs`).
+type Config struct{ object }
+
+// File takes the config's content from a file, read when the stack is deployed.
+func (x *Config) File(path string) *Config { x.file = path; return x }
+
+// Data sets the config's content.
+func (x *Config) Data(b []byte) *Config { x.data, x.hasData = slices.Clone(b), true; return x }
+
+// External marks the config as created outside the stack.
+func (x *Config) External() *Config { x.external = true; return x }
+
+// Named sets the config's real name instead of STACK_key.
+func (x *Config) Named(name string) *Config { x.name = name; return x }
+
+// Label sets a label on the config.
+func (x *Config) Label(k, v string) *Config { x.labels = set(x.labels, k, v); return x }
+
+// TemplateDriver sets the templating driver ("golang").
+func (x *Config) TemplateDriver(name string) *Config { x.templateDriver = name; return x }
+
+func set(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
+}
