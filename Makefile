@@ -22,3 +22,9 @@ demo: engine fixtures
 
 build:
 	$(GO) build -o bin/berth ./cmd/berth
+
+# Benchmarks compare berth with the Docker CLI on the same engine in one run and print ratios.
+# Not part of `make test`: they take minutes and load the machine.
+bench: engine fixtures
+	BERTH_REQUIRE_ENGINE=1 $(GO) test -run '^$$' -bench . -benchtime 1x ./stack ./cron
+	bash hack/bench-volume.sh
