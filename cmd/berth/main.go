@@ -90,6 +90,9 @@ func find(args []string) (command, []string, bool) {
 }
 
 func usage(w *os.File, group string) {
+	if !slices.ContainsFunc(commands, func(c command) bool { return strings.HasPrefix(c.path, group) }) {
+		group = ""
+	}
 	fmt.Fprintln(w, "berth deploys containers to Docker Engine and Docker Swarm.")
 	fmt.Fprintln(w, "\nUsage: berth COMMAND [OPTIONS] [ARGS]\n\nCommands:")
 	list := slices.Clone(commands)
