@@ -131,7 +131,7 @@ func Build(ctx context.Context, cli client.ImageBuildAPIClient, src Source, opts
 			NoCache: opts.NoCache, PullParent: opts.Pull, Target: opts.Target,
 			Remove: true, ForceRemove: true, Version: build.BuilderV1,
 		})
-		op := "build " + strings.Join(opts.Tags, ", ")
+		op := strings.TrimSpace("build " + strings.Join(opts.Tags, ", "))
 		if err != nil {
 			yield(Event{}, fmt.Errorf("%s: %w", op, err))
 			return
