@@ -341,10 +341,12 @@ func bumpedBySwarm(ctx context.Context, cli client.ServiceAPIClient, read swarma
 }
 
 // classifyUpdate turns a failed update whose version is out of date into a
-// *VersionConflictError (the engine answers it with an unclassified error); other errors are
-// wrapped as they are.
+// *VersionConflictError; other errors are wrapped as they are. The engine answers a stale
+// version with an internal error ("update out of sequence"), so the service is read again to
+// tell: its version moved on.
 func classifyUpdate(ctx context.Context, cli client.ServiceAPIClient, cur swarmapi.Service, sent swarmapi.Version, err error) error {
-	if !cerrdefs.IsNotFound(err) && ctx.Err() == nil {
+	maybeStale := cerrdefs.IsInternal(err) || cerrdefs.IsUnknown(err) || cerrdefs.IsConflict(err)
+	if maybeStale && ctx.Err() == nil {
 		if fresh, ierr := cli.ServiceInspect(ctx, cur.ID, client.ServiceInspectOptions{}); ierr == nil && fresh.Service.Version.Index != sent.Index {
 			return &VersionConflictError{Service: cur.Spec.Name, Sent: sent, Current: fresh.Service.Version}
 		}
