@@ -255,3 +255,61 @@ func TestDecodeLogs(t *testing.T) {
 		t.Errorf("decoded:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestDecodeLogsTTY(t *testing.T) {
+	var got []string
+	for _, l := range swarm.DecodeLogs(context.Background(), strings.NewReader("2026-11-26T12:00:00Z com.docker.swarm.task.id=t1 one\r\ntwo"), true) {
+		got = append(got, fmt.Sprintf("%s|%s|%s", l.Stream, l.TaskID, l.Text))
+	}
+	if want := []string{"stdout|t1|one", "stdout||two"}; !slices.Equal(got, want) {
+		t.Errorf("tty: %q; want %q", got, want)
+	}
+}
+
+// FuzzDecodeLogs feeds arbitrary log text to the decoder, raw (a TTY service) and cut into
+// frames of the multiplexed stream at arbitrary points: it must end without panic and every
+// line's text must come from the input. (Frame headers themselves come from the engine and
+// are left to stdcopy.)
+func FuzzDecodeLogs(f *testing.F) {
+	f.Add("2026-11-26T12:00:00Z com.docker.swarm.task.id=t%zz1 hi\n", uint8(3))
+	f.Add("2026-11-26T12:00:00Z a=b", uint8(0))
+	f.Add("x\r\n\n\ny", uint8(1))
+	f.Fuzz(func(t *testing.T, in string, cut uint8) {
+		var framed []byte
+		rest := in
+		for len(rest) > 0 {
+			n := min(len(rest), int(cut)+1)
+			framed = append(framed, frame(1, rest[:n])...)
+			rest = rest[n:]
+		}
+		for _, tty := range []bool{true, false} {
+			src := in
+			if !tty {
+				src = string(framed)
+			}
+			for _, l := range swarm.DecodeLogs(context.Background(), strings.NewReader(src), tty) {
+				if !strings.Contains(in, l.Text) {
+					t.Errorf("tty %v: text %q is not in the input", tty, l.Text)
+				}
+			}
+		}
+	})
+}
+
+// Follow the logs of a service until the program is interrupted, as `docker service logs -f`.
+func ExampleLogs() {
+	ctx := context.Background()
+	cli, err := berth.Connect(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer cli.Close()
+	for l, err := range swarm.Logs(ctx, cli, "echo", swarm.LogsOptions{Follow: true, Tail: 10}) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(l.TaskID, l.Stream, l.Text)
+	}
+}
