@@ -213,9 +213,11 @@ func (ch *chapter) service(ctx context.Context) error {
 		return err
 	}
 	placement := swarm.Placement(tasks)
+	tw := tabwriter.NewWriter(ch.out, 0, 4, 2, ' ', 0)
 	for _, n := range ch.lab.Nodes() {
-		ch.detail("%-22s %d tasks", n.Name, placement[n.Name])
+		fmt.Fprintf(tw, "   %s\t%d tasks\n", n.Name, placement[n.Name])
 	}
+	tw.Flush()
 	ch.say("remove it (docker service rm echo)")
 	return swarm.Remove(ctx, mgr, "echo", swarm.RemoveOptions{Wait: true})
 }
@@ -233,11 +235,13 @@ func (ch *chapter) stack(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := stack.Deploy(ctx, mgr, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever, Wait: true,
+	res, err := stack.Deploy(ctx, mgr, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever,
 		Progress: func(line string) { ch.detail("%s", line) }})
 	if err != nil {
 		return err
 	}
+	// swarm.Wait rather than Deploy's own wait: it fails fast, with the reason, when a task
+	// cannot be placed or crashes.
 	if _, err := swarm.Wait(ctx, mgr, res.ServiceIDs, swarm.WatchOptions{Stable: 2 * time.Second, Timeout: 2 * time.Minute}); err != nil {
 		return err
 	}

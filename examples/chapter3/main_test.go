@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/internal/testenv"
+	"github.com/berthdev/berth/swarm"
 	"github.com/berthdev/berth/swarm/dind"
 )
 
@@ -56,5 +58,29 @@ func TestChapter3(t *testing.T) {
 				t.Errorf("image %s left behind", tag)
 			}
 		}
+	}
+}
+
+// A chapter that fails half-way still removes its lab and images: without workers, the api
+// (node.role != manager) cannot be placed, and the wait says so.
+func TestChapter3FailsClean(t *testing.T) {
+	host := testenv.Engine(t)
+	for _, k := range fixtures.All {
+		testenv.Image(t, host, k)
+	}
+	ctx := testenv.Context(t, 3*time.Minute)
+	name := testenv.Name(t, "ch03f")
+	t.Cleanup(func() { dind.Remove(context.Background(), host, name) })
+	var out strings.Builder
+	err := run(ctx, config{Name: name, Workers: 0}, &out)
+	var ce *swarm.ConvergeError
+	if !errors.As(err, &ce) || ce.Kind != swarm.FailureUnschedulable || ce.Service != "echo_api" {
+		t.Fatalf("run without workers: %v; want echo_api unschedulable\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "tear everything down") {
+		t.Errorf("no teardown step in the output:\n%s", out.String())
+	}
+	if labs, err := dind.List(ctx, host); err != nil || slices.Contains(labs, name) {
+		t.Errorf("lab %s still there after a failed chapter: %v %v", name, labs, err)
 	}
 }
