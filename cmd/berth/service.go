@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -29,6 +31,8 @@ func init() {
 	register(command{path: "service scale", usage: "scale replicated services: SERVICE=REPLICAS...", run: serviceScale})
 	register(command{path: "service ls", usage: "list services", run: serviceList})
 	register(command{path: "service ps", usage: "list the tasks of services: SERVICE...", run: servicePs})
+	register(command{path: "service update", usage: "update a service: [--image I] [--replicas N] [--env-add K=V]... [--force] SERVICE", run: serviceUpdate})
+	register(command{path: "service rollback", usage: "return a service to its spec before the last update: SERVICE", run: serviceRollback})
 	register(command{path: "service rm", usage: "remove services: SERVICE...", run: serviceRemove})
 	register(command{path: "service logs", usage: "show the logs of a service: [-f] [--since T] [--tail N] SERVICE", run: serviceLogs})
 }
@@ -431,6 +435,116 @@ func printTasks(w io.Writer, tasks []swarm.Task, quiet bool, now time.Time) {
 			swarmTitle(string(t.DesiredState)), swarmTitle(string(t.State)), now.Sub(t.Since).Round(time.Second), errText)
 	}
 	tw.Flush()
+}
+
+// serviceUpdateFlags are the flags of `service update`.
+type serviceUpdateFlags struct {
+	image                  string
+	replicas               *uint64
+	envAdd, envRm, labelRm stringList
+	labelAdd               keyValues
+	force, detach          bool
+}
+
+// apply makes the change the flags describe.
+func (f *serviceUpdateFlags) apply(s *swarmtypes.ServiceSpec) error {
+	c := s.TaskTemplate.ContainerSpec
+	if c == nil {
+		return berth.Invalid("service update", "%s has no container spec", s.Name)
+	}
+	if f.image != "" {
+		c.Image = f.image
+	}
+	if f.replicas != nil {
+		if s.Mode.Replicated == nil {
+			return berth.Invalid("service update/replicas", "%s is not a replicated service", s.Name)
+		}
+		s.Mode.Replicated.Replicas = f.replicas
+	}
+	env := map[string]string{}
+	for _, e := range slices.Concat(c.Env, f.envAdd) {
+		k, _, _ := strings.Cut(e, "=")
+		env[k] = e
+	}
+	for _, k := range f.envRm {
+		delete(env, k)
+	}
+	c.Env = slices.Sorted(maps.Values(env)) // sorted, as the builder compiles it
+	if len(f.labelAdd) > 0 && s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	for k, v := range f.labelAdd {
+		s.Labels[k] = v
+	}
+	for _, k := range f.labelRm {
+		delete(s.Labels, k)
+	}
+	return nil
+}
+
+func serviceUpdate(ctx context.Context, args []string) error {
+	fs := newFlags("service update", "[OPTIONS] SERVICE")
+	f := &serviceUpdateFlags{labelAdd: keyValues{}}
+	fs.StringVar(&f.image, "image", "", "new image reference")
+	fs.Func("replicas", "number of tasks", func(s string) error {
+		n, err := strconv.ParseUint(s, 10, 64)
+		f.replicas = &n
+		return err
+	})
+	fs.Var(&f.envAdd, "env-add", "add or change an environment variable KEY=VALUE (repeatable)")
+	fs.Var(&f.envRm, "env-rm", "remove an environment variable KEY (repeatable)")
+	fs.Var(f.labelAdd, "label-add", "add or change a service label KEY=VALUE (repeatable)")
+	fs.Var(&f.labelRm, "label-rm", "remove a service label KEY (repeatable)")
+	fs.BoolVar(&f.force, "force", false, "restart every task even when nothing changed")
+	fs.BoolVar(&f.detach, "detach", false, "return at once instead of waiting for the update to converge")
+	fs.BoolVar(&f.detach, "d", false, "shorthand for --detach")
+	pos, err := parseAll(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, 1, 1); err != nil {
+		return err
+	}
+	cli, err := engine(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	res, err := swarm.Update(ctx, cli, pos[0], f.apply, swarm.UpdateOptions{Force: f.force})
+	if err != nil {
+		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(os.Stderr, "warning:", w)
+	}
+	fmt.Println(pos[0])
+	if f.detach || !res.Changed {
+		return nil
+	}
+	return waitService(ctx, cli, res.ID)
+}
+
+func serviceRollback(ctx context.Context, args []string) error {
+	fs := newFlags("service rollback", "[-d] SERVICE")
+	detach := fs.Bool("detach", false, "return at once instead of waiting for the rollback to complete")
+	fs.BoolVar(detach, "d", false, "shorthand for --detach")
+	pos, err := parseAll(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, 1, 1); err != nil {
+		return err
+	}
+	cli, err := engine(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if _, err := swarm.Rollback(ctx, cli, pos[0], swarm.UpdateOptions{Wait: !*detach}); err != nil {
+		return err
+	}
+	fmt.Println(pos[0])
+	return nil
 }
 
 func serviceRemove(ctx context.Context, args []string) error {

@@ -93,6 +93,9 @@ func TestServiceCLI(t *testing.T) {
 		{[]string{"service", "ps", "-f", "desired-state=running", "-q", name}, 0},
 		{[]string{"service", "logs", "--tail", "5", name}, 0},
 		{[]string{"service", "logs", "--tail", "x", name}, 1},
+		{[]string{"service", "update", name, "--env-add", "WHO=update", "--env-add", "MORE=1", "--label-add", "tier=web"}, 0},
+		{[]string{"service", "update", "--replicas", "3", "-d", name}, 0},
+		{[]string{"service", "rollback", name}, 0},
 	}
 	for _, s := range steps {
 		if code := run(ctx, s.args); code != s.code {
@@ -100,8 +103,11 @@ func TestServiceCLI(t *testing.T) {
 		}
 	}
 	res, err := cli.ServiceInspect(ctx, name, client.ServiceInspectOptions{})
-	if err != nil || *res.Service.Spec.Mode.Replicated.Replicas != 2 || res.Service.Spec.TaskTemplate.ContainerSpec.Env[0] != "WHO=cli" {
-		t.Fatalf("service after create and scale: %+v %v", res.Service.Spec, err)
+	// The rollback returned the service to before the last update: replicas 2 again, with the
+	// environment and label of the first update.
+	if err != nil || *res.Service.Spec.Mode.Replicated.Replicas != 2 || res.Service.Spec.Labels["tier"] != "web" ||
+		!slices.Equal(res.Service.Spec.TaskTemplate.ContainerSpec.Env, []string{"MORE=1", "WHO=update"}) {
+		t.Fatalf("service after create, scale, update and rollback: %+v %v", res.Service.Spec, err)
 	}
 	tasks, err := swarm.Tasks(ctx, cli, name, swarm.TasksOptions{})
 	if err != nil || len(swarm.Placement(tasks)) != 1 || swarm.Placement(tasks)[tasks[0].Node] != 2 {
