@@ -267,6 +267,9 @@ func (c *Cluster) recordReady(nodes []swarm.Node) bool {
 // references (registry:5000/PATH:TAG), also recorded in c.Images.
 func (c *Cluster) Push(ctx context.Context, images ...string) ([]string, error) {
 	refs := make([]string, 0, len(images))
+	if c.reg == nil && len(images) > 0 {
+		return nil, fmt.Errorf("lab %s has no registry container to push to: %w", c.Name, cerrdefs.ErrNotFound)
+	}
 	for _, img := range images {
 		ref, err := push(ctx, c.host, c.reg, img)
 		if err != nil {
