@@ -320,14 +320,42 @@ func sendUpdate(ctx context.Context, cli WatchClient, cur swarmapi.Service, spec
 		return out, classifyUpdate(ctx, cli, cur, uo.Version, err)
 	}
 	out.Changed, out.Warnings = true, res.Warnings
-	if opts.Wait {
-		w := opts.Watch
-		if w.Since.IsZero() {
-			w.Since = since.Add(-time.Second)
-		}
-		_, err = Wait(ctx, cli, []string{cur.ID}, w)
+	if !opts.Wait {
+		return out, nil
 	}
+	w := opts.Watch
+	if w.Since.IsZero() {
+		w.Since = since.Add(-time.Second) // the engine's clock may differ a little
+	}
+	if opts.Force || !specEqual(swarmapi.ServiceSpec{TaskTemplate: spec.TaskTemplate}, swarmapi.ServiceSpec{TaskTemplate: cur.Spec.TaskTemplate}) {
+		// The tasks are replaced by a rolling update that swarm starts a moment later; until
+		// then the old tasks still count as running.
+		waitUpdateStarted(ctx, cli, cur.ID, w.Since)
+	}
+	_, err = Wait(ctx, cli, []string{cur.ID}, w)
 	return out, err
+}
+
+// waitUpdateStarted polls the service until swarm has started the rolling update sent after
+// since (or finished it), for at most 10 s: Watch then sees the update instead of the old
+// tasks. When it does not see it start, Watch is left to find out.
+func waitUpdateStarted(ctx context.Context, cli client.ServiceAPIClient, id string, since time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		s, err := inspectService(ctx, cli, id)
+		if err != nil {
+			return
+		}
+		if u := s.UpdateStatus; u != nil && u.StartedAt != nil && !u.StartedAt.Before(since) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // bumpedBySwarm reports whether the service has a newer version than sent while its spec is
