@@ -18,7 +18,7 @@ test: engine fixtures vet
 	@bash hack/test.sh
 
 demo: engine fixtures
-	$(GO) run ./examples/quickstart
+	$(GO) run ./examples/chapter3
 
 build:
 	$(GO) build -o bin/berth ./cmd/berth

@@ -20,4 +20,19 @@
 //	err = swarm.Join(ctx, worker, swarm.JoinOptions{Token: token, Managers: []string{"10.0.0.2:2377"}})
 //	nodes, err := swarm.Nodes(ctx, manager, swarm.NodeFilter{})
 //	_, err = swarm.UpdateNode(ctx, manager, "worker1", swarm.NodeUpdate{Availability: swarm.AvailabilityDrain})
+//
+// One service, as `docker service create|scale|update|rollback|ps|logs|rm` handle it:
+//
+//	res, err := swarm.Create(ctx, manager, swarm.NewService("echo").Image("registry:5000/echo:1"), swarm.CreateOptions{Wait: true})
+//	p, err := swarm.Scale(ctx, manager, "echo", 6, swarm.ScaleOptions{}) // returns once 6 tasks run
+//	_, err = swarm.Update(ctx, manager, "echo", func(s *swarmapi.ServiceSpec) error { ...; return nil }, swarm.UpdateOptions{Wait: true})
+//	_, err = swarm.Rollback(ctx, manager, "echo", swarm.UpdateOptions{Wait: true})
+//	tasks, err := swarm.Tasks(ctx, manager, "echo", swarm.TasksOptions{}) // with node hostnames and errors
+//	for line, err := range swarm.Logs(ctx, manager, "echo", swarm.LogsOptions{Follow: true, Tail: 10}) { ... }
+//	err = swarm.Remove(ctx, manager, "echo", swarm.RemoveOptions{Wait: true})
+//
+// An update is sent with the version it was computed from: when someone else changed the
+// service in between, it fails with *VersionConflictError (cerrdefs.IsConflict) instead of
+// overwriting their change. Waits end with a *ConvergeError that says why a service did not
+// converge.
 package swarm

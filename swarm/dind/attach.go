@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/berthdev/berth/registry"
 	"github.com/berthdev/berth/swarm"
 )
 
@@ -57,11 +58,11 @@ func (c *Cluster) attach(ctx context.Context, items []container.Summary) error {
 		name := strings.TrimPrefix(ct.Names[0], "/")
 		switch ct.Labels[LabelRole] {
 		case "registry":
-			addr, _, err := published(ctx, c.host, name, c.Network, port5000)
+			r, err := registry.Open(ctx, c.host, name)
 			if err != nil {
 				return err
 			}
-			c.Registry = Registry{Container: name, HostAddr: addr, ClusterAddr: RegistryAlias + ":5000"}
+			c.reg, c.Registry = r, fromRegistry(r)
 		case "manager":
 			c.Manager = &Node{Name: name, ContainerID: ct.ID, Role: swarm.RoleManager}
 		case "worker":

@@ -35,6 +35,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
+	"github.com/berthdev/berth/registry"
 	"github.com/berthdev/berth/swarm"
 )
 
@@ -72,6 +73,7 @@ type Cluster struct {
 	Elapsed time.Duration
 
 	host Engine
+	reg  *registry.Registry
 }
 
 // Nodes returns the manager followed by the workers.
@@ -141,7 +143,7 @@ func (c *Cluster) start(ctx context.Context, o Options) error {
 	}
 	var wg sync.WaitGroup
 	var regErr error
-	wg.Go(func() { c.Registry, regErr = startRegistry(ctx, c.host, o, c.Network) })
+	wg.Go(func() { c.Registry, c.reg, regErr = startRegistry(ctx, c.host, o, c.Network) })
 	nodeErr := c.startNodes(ctx, o)
 	wg.Wait()
 	if err := errors.Join(nodeErr, regErr); err != nil {
@@ -265,8 +267,11 @@ func (c *Cluster) recordReady(nodes []swarm.Node) bool {
 // references (registry:5000/PATH:TAG), also recorded in c.Images.
 func (c *Cluster) Push(ctx context.Context, images ...string) ([]string, error) {
 	refs := make([]string, 0, len(images))
+	if c.reg == nil && len(images) > 0 {
+		return nil, fmt.Errorf("lab %s has no registry container to push to: %w", c.Name, cerrdefs.ErrNotFound)
+	}
 	for _, img := range images {
-		ref, err := push(ctx, c.host, c.Registry, img)
+		ref, err := push(ctx, c.host, c.reg, img)
 		if err != nil {
 			return refs, err
 		}

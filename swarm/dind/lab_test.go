@@ -54,6 +54,10 @@ func assertGone(t *testing.T, host dind.Engine, name string) {
 	if n := len(cs.Items) + len(ns.Items) + len(vs.Items); n > 0 {
 		t.Errorf("lab %s left %d containers, %d networks, %d volumes", name, len(cs.Items), len(ns.Items), len(vs.Items))
 	}
+	// The registry's volume is made by the lab, with its label; none may be left unlabelled.
+	if _, err := host.VolumeInspect(ctx, name+"-registry-data", client.VolumeInspectOptions{}); !cerrdefs.IsNotFound(err) {
+		t.Errorf("lab %s left its registry volume: %v", name, err)
+	}
 }
 
 // TestLab runs the multi-node behaviour on one lab of a manager and three workers. The

@@ -38,7 +38,6 @@ type Node struct {
 
 var (
 	port2375 = network.MustParsePort("2375/tcp")
-	port5000 = network.MustParsePort("5000/tcp")
 )
 
 func labels(lab, role string) map[string]string {

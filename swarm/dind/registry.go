@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/distribution/reference"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/mount"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+
+	"github.com/berthdev/berth/registry"
 )
 
 // Registry is the lab's registry: one container on the lab network.
@@ -61,90 +58,50 @@ func splitRef(image string) (path, tag string, err error) {
 	return reference.Path(named), named.(reference.Tagged).Tag(), nil
 }
 
-// startRegistry runs the lab registry container (named NAME-registry, alias registry on the
-// network, port 5000 published on a loopback port) and waits until its API answers. It uses
-// the raw Engine API; package registry can take its place.
-func startRegistry(ctx context.Context, host Engine, o Options, netName string) (Registry, error) {
+// startRegistry runs the lab registry with package registry: the container NAME-registry,
+// alias registry on the lab network, port 5000 published on a free loopback port. Its volume
+// is created here first, so that it carries the lab label like everything else of the lab.
+func startRegistry(ctx context.Context, host Engine, o Options, netName string) (Registry, *registry.Registry, error) {
 	name := o.Name + "-registry"
 	vol, err := createVolume(ctx, host, o.Name, name+"-data")
 	if err != nil {
-		return Registry{}, err
+		return Registry{}, nil, err
 	}
-	_, err = host.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: name,
-		Config: &container.Config{
-			Image:        o.RegistryImage,
-			Hostname:     RegistryAlias,
-			Labels:       labels(o.Name, "registry"),
-			ExposedPorts: network.PortSet{port5000: {}},
-		},
-		HostConfig: &container.HostConfig{
-			PortBindings: loopbackPort(port5000),
-			Mounts:       []mount.Mount{{Type: mount.TypeVolume, Source: vol, Target: "/var/lib/registry"}},
-		},
-		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-			netName: {Aliases: []string{RegistryAlias}},
-		}},
+	waitCtx, cancel := context.WithTimeout(ctx, o.ReadyTimeout)
+	defer cancel()
+	r, err := registry.Start(waitCtx, host, registry.Options{
+		Name:    name,
+		Image:   o.RegistryImage,
+		Network: netName,
+		Aliases: []string{RegistryAlias},
+		Volume:  vol,
+		Labels:  labels(o.Name, "registry"),
 	})
 	if err != nil {
-		return Registry{}, fmt.Errorf("create the registry container %s from %s%s: %w", name, o.RegistryImage, notPulled(err), err)
+		return Registry{}, nil, fmt.Errorf("start the registry %s from %s%s: %w", name, o.RegistryImage, notPulled(err), err)
 	}
-	if _, err := host.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil {
-		return Registry{}, fmt.Errorf("start the registry container %s: %w", name, err)
-	}
-	addr, _, err := published(ctx, host, name, netName, port5000)
-	if err != nil {
-		return Registry{}, err
-	}
-	reg := Registry{Container: name, HostAddr: addr, ClusterAddr: RegistryAlias + ":5000"}
-	return reg, waitRegistry(ctx, reg, o.ReadyTimeout)
+	return fromRegistry(r), r, nil
 }
 
-// waitRegistry polls GET /v2/ until it answers 200.
-func waitRegistry(ctx context.Context, reg Registry, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	url := "http://" + reg.HostAddr + "/v2/"
-	var last error
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("GET %s: %s", url, resp.Status)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("registry %s did not answer within %s: %w", reg.Container, timeout, errors.Join(ctx.Err(), last))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+func fromRegistry(r *registry.Registry) Registry {
+	return Registry{Container: r.Name, HostAddr: r.HostAddr, ClusterAddr: r.ClusterAddr}
 }
 
-// push tags image for the registry's host address, pushes it with the host engine and drops
-// the temporary tag again. It returns the in-cluster reference.
-func push(ctx context.Context, host client.ImageAPIClient, reg Registry, image string) (string, error) {
-	hostRef, err := reg.HostRef(image)
+// push pushes image of the host engine into the lab registry under the same path and tag
+// and drops the host-side tag again. It returns the in-cluster reference.
+func push(ctx context.Context, host client.ImageAPIClient, reg *registry.Registry, image string) (string, error) {
+	path, tag, err := splitRef(image)
 	if err != nil {
 		return "", err
 	}
-	clusterRef, _ := reg.ClusterRef(image)
-	if _, err := host.ImageTag(ctx, client.ImageTagOptions{Source: image, Target: hostRef}); err != nil {
-		return "", fmt.Errorf("tag %s as %s: %w", image, hostRef, err)
-	}
-	defer host.ImageRemove(context.WithoutCancel(ctx), hostRef, client.ImageRemoveOptions{})
-	// The lab registry needs no credentials; an empty auth document ("{}") is sent because
-	// engines before API 1.42 refuse a push without the X-Registry-Auth header.
-	resp, err := host.ImagePush(ctx, hostRef, client.ImagePushOptions{RegistryAuth: "e30="})
-	if err == nil {
-		err = resp.Wait(ctx)
+	pushed, err := reg.Push(ctx, host, image, path+":"+tag)
+	if pushed.HostRef != "" {
+		defer host.ImageRemove(context.WithoutCancel(ctx), pushed.HostRef, client.ImageRemoveOptions{})
 	}
 	if err != nil {
-		return "", fmt.Errorf("push %s: %w", hostRef, err)
+		hostRef, _ := Registry{HostAddr: reg.HostAddr}.HostRef(image)
+		host.ImageRemove(context.WithoutCancel(ctx), hostRef, client.ImageRemoveOptions{})
+		return "", fmt.Errorf("push %s: %w", image, err)
 	}
-	return clusterRef, nil
+	return pushed.ClusterRef, nil
 }
