@@ -43,11 +43,6 @@ func printProgress(events iter.Seq2[image.Event, error], quiet bool) (image.Resu
 	return r, nil
 }
 
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
 func buildCmd(ctx context.Context, args []string) error {
 	fs := newFlags("build", "[OPTIONS] DIR")
 	var tags, buildArgs stringList

@@ -39,16 +39,10 @@ func init() {
 	register(command{path: "node rm", usage: "remove nodes from the swarm", run: nodeRemove})
 }
 
-// swarmFlagList is a repeatable string flag.
-type swarmFlagList []string
-
-func (l *swarmFlagList) String() string     { return strings.Join(*l, ",") }
-func (l *swarmFlagList) Set(v string) error { *l = append(*l, v); return nil }
-
 func labUp(ctx context.Context, args []string) error {
 	fs := newSwarmFlags("lab up", "[OPTIONS]")
 	var o dind.Options
-	var push swarmFlagList
+	var push stringList
 	fs.StringVar(&o.Name, "name", dind.DefaultName, "lab name: prefix of its containers, network and volumes")
 	fs.IntVar(&o.Workers, "workers", 3, "number of worker nodes")
 	fs.StringVar(&o.Image, "image", "", "Docker-in-Docker node image (default docker:dind, or the local fixture)")
@@ -149,7 +143,7 @@ func labDown(ctx context.Context, args []string) error {
 func swarmInit(ctx context.Context, args []string) error {
 	fs := newSwarmFlags("swarm init", "[OPTIONS]")
 	var o swarm.InitOptions
-	var pools swarmFlagList
+	var pools stringList
 	var avail string
 	fs.StringVar(&o.AdvertiseAddr, "advertise-addr", "", "advertised address (IP[:PORT] or INTERFACE[:PORT])")
 	fs.StringVar(&o.ListenAddr, "listen-addr", swarm.DefaultListenAddr, "listen address (IP[:PORT] or INTERFACE[:PORT])")
@@ -288,7 +282,7 @@ func swarmManagerAddr(ctx context.Context, cli client.NodeAPIClient) string {
 func nodeList(ctx context.Context, args []string) error {
 	fs := newSwarmFlags("node ls", "[OPTIONS]")
 	quiet := fs.Bool("q", false, "print IDs only")
-	var filters swarmFlagList
+	var filters stringList
 	fs.Var(&filters, "filter", "role=worker|manager or node.label=KEY[=VALUE] (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -353,7 +347,7 @@ func nodeUpdate(ctx context.Context, args []string) error {
 	fs := newSwarmFlags("node update", "[OPTIONS] NODE")
 	var u swarm.NodeUpdate
 	var avail, role string
-	var add, rm swarmFlagList
+	var add, rm stringList
 	fs.StringVar(&avail, "availability", "", "active, pause or drain")
 	fs.StringVar(&role, "role", "", "worker or manager")
 	fs.Var(&add, "label-add", "add or change a node label KEY=VALUE (repeatable)")
@@ -438,7 +432,7 @@ func nodeRemove(ctx context.Context, args []string) error {
 	return errors.Join(errs...)
 }
 
-var _ flag.Value = (*swarmFlagList)(nil)
+var _ flag.Value = (*stringList)(nil)
 
 // swarmFlags parses flags before, between and after arguments, as the Docker CLI does
 // (`berth node update NODE --availability drain`); "--" ends the flags.
@@ -451,21 +445,9 @@ func newSwarmFlags(c, usageLine string) *swarmFlags {
 	return &swarmFlags{FlagSet: newFlags(c, usageLine)}
 }
 
-func (f *swarmFlags) Parse(args []string) error {
-	for {
-		if err := f.FlagSet.Parse(args); err != nil {
-			return err
-		}
-		rest := f.FlagSet.Args()
-		if len(rest) == 0 {
-			return nil
-		}
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
-			f.pos = append(f.pos, rest...)
-			return nil
-		}
-		f.pos, args = append(f.pos, rest[0]), rest[1:]
-	}
+func (f *swarmFlags) Parse(args []string) (err error) {
+	f.pos, err = parseAll(f.FlagSet, args)
+	return err
 }
 
 func (f *swarmFlags) Args() []string { return f.pos }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,43 +24,6 @@ func init() {
 }
 
 // keyValues is a repeatable K=V flag.
-type keyValues map[string]string
-
-func (kv keyValues) String() string { return "" }
-
-func (kv keyValues) Set(s string) error {
-	k, v, _ := strings.Cut(s, "=")
-	if k == "" {
-		return fmt.Errorf("%q: want KEY=VALUE", s)
-	}
-	kv[k] = v
-	return nil
-}
-
-// parseAll parses flags placed before, between and after positional arguments, as the Docker
-// CLI accepts them, and returns the positional arguments.
-func parseAll(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
-func wantArgs(fs *flag.FlagSet, pos []string, min, max int) error {
-	if len(pos) < min || (max >= 0 && len(pos) > max) {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("%s: wrong number of arguments (%d)", fs.Name(), len(pos))}
-	}
-	return nil
-}
-
 func volumeCreate(ctx context.Context, args []string) error {
 	fs := newFlags("volume create", "[--driver D] [--opt K=V]... [--label K=V]... NAME")
 	driver := fs.String("driver", "", "volume driver (default: local)")
