@@ -3,6 +3,7 @@ package stack_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -60,7 +61,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever}); err != nil {
+			if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}); err != nil {
 				t.Fatal(err)
 			}
 			got := snapshot(t, ctx, cli, nameB)
@@ -87,8 +88,13 @@ func createExternals(t *testing.T, ctx context.Context, cli *client.Client, pref
 	if err != nil {
 		t.Fatal(err)
 	}
+	vol, err := cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: prefix + "-vol"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		ctx := context.Background()
+		defer cli.VolumeRemove(ctx, vol.Volume.Name, client.VolumeRemoveOptions{Force: true})
 		// Cleanups run last-in first-out: the stacks are gone by now. Retry while swarm still
 		// counts their services as users of the objects.
 		for range 50 {
@@ -104,10 +110,12 @@ func createExternals(t *testing.T, ctx context.Context, cli *client.Client, pref
 	})
 }
 
+// removeStack removes a stack and waits for its networks to be gone (`docker stack rm` does
+// not wait, and leaves networks behind when a test ends right after it).
 func removeStack(t *testing.T, name string) {
-	out, err := exec.Command("docker", "stack", "rm", name).CombinedOutput()
-	if err != nil {
-		t.Logf("docker stack rm %s: %v\n%s", name, err, out)
+	err := stack.Remove(context.Background(), testenv.Engine(t), name, stack.RemoveOptions{})
+	if err != nil && !errors.Is(err, stack.ErrNoStack) {
+		t.Logf("remove stack %s: %v", name, err)
 	}
 }
 
@@ -130,10 +138,7 @@ func snapshot(t *testing.T, ctx context.Context, cli *client.Client, name string
 	t.Helper()
 	f := client.Filters{}.Add("label", stack.LabelNamespace+"="+name)
 	ids := map[string]string{} // object ID -> normalised name
-	nets, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nets := allocatedNetworks(t, ctx, cli, f)
 	netOut := map[string]any{}
 	for _, n := range nets.Items {
 		ids[n.ID] = "net:" + n.Name
@@ -148,6 +153,7 @@ func snapshot(t *testing.T, ctx context.Context, cli *client.Client, name string
 	}
 	for _, s := range secs.Items {
 		ids[s.ID] = "secret:" + s.Spec.Name
+		dropBerthLabels(s.Spec.Labels)
 		secOut[s.Spec.Name] = s.Spec
 	}
 	cfgOut := map[string]any{}
@@ -157,6 +163,7 @@ func snapshot(t *testing.T, ctx context.Context, cli *client.Client, name string
 	}
 	for _, c := range cfgs.Items {
 		ids[c.ID] = "config:" + c.Spec.Name
+		dropBerthLabels(c.Spec.Labels)
 		cfgOut[c.Spec.Name] = c.Spec
 	}
 	svcOut := map[string]any{}
@@ -186,6 +193,29 @@ func snapshot(t *testing.T, ctx context.Context, cli *client.Client, name string
 		t.Fatal(err)
 	}
 	return out
+}
+
+// allocatedNetworks lists the networks that match f once swarm's allocator has given each its
+// driver state: until then the engine lists a new network with no driver and no options.
+func allocatedNetworks(t *testing.T, ctx context.Context, cli *client.Client, f client.Filters) client.NetworkListResult {
+	t.Helper()
+	for try := 0; ; try++ {
+		nets, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(nets.Items, func(n network.Summary) bool { return n.Driver == "" }) || try == 30 {
+			return nets
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// dropBerthLabels removes the labels berth adds to its secrets and configs to recognise
+// their content (the Docker CLI has no such labels; they change nothing else).
+func dropBerthLabels(labels map[string]string) {
+	delete(labels, stack.LabelObject)
+	delete(labels, stack.LabelContentHash)
 }
 
 // ipamConfig keeps the subnets the Compose files set explicitly (in 10.231.0.0/16): the
@@ -232,14 +262,26 @@ func TestConformanceUpdate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever}); err != nil {
+		if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if diff := cmp.Diff(want, snapshot(t, ctx, cli, nameB)); diff != "" {
 		t.Errorf("after the update (-docker +berth):\n%s", diff)
 	}
-	if diff := cmp.Diff(wantPrev, previousSpecs(t, ctx, cli, nameB)); diff != "" {
+	gotPrev := previousSpecs(t, ctx, cli, nameB)
+	for k, v := range gotPrev {
+		// berth does not update a service whose spec did not change (the Docker CLI does,
+		// losing its rollback target); the snapshot above shows that its spec is right.
+		if v == "none" {
+			delete(gotPrev, k)
+			delete(wantPrev, k)
+		}
+	}
+	if len(gotPrev) == 0 {
+		t.Error("berth updated no service")
+	}
+	if diff := cmp.Diff(wantPrev, gotPrev); diff != "" {
 		t.Errorf("previous specs after the update (-docker +berth):\n%s", diff)
 	}
 }

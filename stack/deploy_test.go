@@ -38,7 +38,7 @@ func TestDeployCreateUpdatePrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(res.CreatedServices, []string{name + "_api", name + "_worker"}) || !slices.Equal(res.CreatedNetworks, []string{name + "_default"}) {
+	if !slices.Equal(refNames(res.Created, stack.KindService), []string{name + "_api", name + "_worker"}) || !slices.Equal(refNames(res.Created, stack.KindNetwork), []string{name + "_default"}) {
 		t.Fatalf("first deploy: %+v", res)
 	}
 	before := inspect(t, cli, name+"_api")
@@ -48,8 +48,8 @@ func TestDeployCreateUpdatePrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(res.UpdatedServices, []string{name + "_api"}) || !slices.Equal(res.RemovedServices, []string{name + "_worker"}) ||
-		!slices.Equal(res.UpdatedSecrets, []string{name + "_key"}) || len(res.CreatedNetworks) != 0 {
+	if !slices.Equal(refNames(res.Updated, stack.KindService), []string{name + "_api"}) || !slices.Equal(refNames(res.Removed, stack.KindService), []string{name + "_worker"}) ||
+		len(refNames(res.Created, stack.KindSecret)) != 0 || len(refNames(res.Created, stack.KindNetwork)) != 0 {
 		t.Fatalf("second deploy: %+v", res)
 	}
 	after := inspect(t, cli, name+"_api")
@@ -112,9 +112,21 @@ func TestDeployMissingExternalWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever})
-	if err == nil || len(res.CreatedNetworks) != 0 {
+	if err == nil || res != nil {
 		t.Fatalf("want an error before any write, got %v, %+v", err, res)
 	}
+}
+
+// refNames returns the sorted names of the refs of one kind.
+func refNames(refs []stack.Ref, kind stack.Kind) []string {
+	var out []string
+	for _, r := range refs {
+		if r.Kind == kind {
+			out = append(out, r.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func TestLoadMissingFile(t *testing.T) {

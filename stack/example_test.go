@@ -122,10 +122,56 @@ func ExampleDeploy() {
 		fmt.Println(err)
 		return
 	}
-	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{Prune: true, ResolveImage: stack.ResolveChanged})
+	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{Prune: true, ResolveImage: stack.ResolveChanged, Wait: true})
+	if err != nil {
+		fmt.Println(err) // a *stack.PreflightError (nothing written) or a *swarm.ConvergeError
+		return
+	}
+	fmt.Print(res.Plan) // "+ service vote_db" ..., or "no changes"
+}
+
+// ExampleSpec_Plan prints what a deploy would change, then applies exactly that.
+func ExampleSpec_Plan() {
+	ctx := context.Background()
+	cli, err := berth.Connect(ctx)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(res.CreatedServices, res.UpdatedServices)
+	defer cli.Close()
+	st := stack.New("echo")
+	st.Service("api").Image("registry:5000/example/echo:2").Replicas(6)
+	spec, err := st.Compile()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	plan, err := spec.Plan(ctx, cli, stack.PlanOptions{Prune: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(plan) // ~ service echo_api   replicas: 3 → 6   image: …/echo:1 → …/echo:2
+	if !plan.HasChanges() {
+		return
+	}
+	if _, err := plan.Apply(ctx, cli, stack.ApplyOptions{}); err != nil {
+		fmt.Println(err)
+	}
+}
+
+// ExamplePlan_String shows how a plan prints: only the actions that write.
+func ExamplePlan_String() {
+	plan := &stack.Plan{Stack: "echo", Actions: []stack.Action{
+		{Op: stack.OpCreate, Kind: stack.KindNetwork, Name: "echo_ch03"},
+		{Op: stack.OpUpdate, Kind: stack.KindService, Name: "echo_api", Changes: []stack.Change{
+			{Field: "replicas", From: "3", To: "6"}, {Field: "image", From: "registry:5000/echo:1", To: "registry:5000/echo:2"}}},
+		{Op: stack.OpNoop, Kind: stack.KindService, Name: "echo_web"},
+		{Op: stack.OpRemove, Kind: stack.KindService, Name: "echo_old", Reason: "prune"},
+	}}
+	fmt.Print(plan)
+	// Output:
+	// + network echo_ch03
+	// ~ service echo_api   replicas: 3 → 6   image: registry:5000/echo:1 → registry:5000/echo:2
+	// - service echo_old   (prune)
 }

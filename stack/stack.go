@@ -4,7 +4,22 @@
 //
 // The pipeline is the one of DESIGN.md: a builder (New, or Load from Compose files) records
 // the stack; Compile turns it, without I/O, into a deterministic Spec or every problem at once
-// as *berth.ValidationError values; Deploy applies a Spec to a swarm manager.
+// as *berth.ValidationError values; Spec.Plan reads the live stack and returns typed actions
+// (Create, Update with the version read, Remove, Noop, each with a per-field diff) after a
+// preflight that reports, before any write, every problem the engine would hit later
+// (*PreflightError); Plan.Apply executes exactly that plan, in dependency order and in
+// parallel; Watch follows the services until they converge or fail (*swarm.ConvergeError).
+// Deploy chains the three. Remove, List, Services and Tasks mirror `docker stack rm`, `ls`,
+// `services` and `ps`.
+//
+// Redeploying an unchanged stack writes nothing: the live specs are compared with the
+// compiled ones after the engine's defaults are filled in on both sides, image digests pinned
+// by an earlier resolution are kept, and stacks deployed by `docker stack deploy` from the
+// same files compare equal too. Secrets and configs are immutable in swarm: when their content
+// changes, Apply creates a new object named "NAME-HASH12" (labelled with LabelObject and
+// LabelContentHash), points the services at it and removes the old one. Swarm never returns
+// a secret's data, so a secret created by the Docker CLI (without berth's hash label) is taken
+// as unchanged, with a warning.
 //
 // Names follow the Docker CLI: the service "api" of stack "echo" is "echo_api", networks,
 // secrets and configs declared by the stack are prefixed the same way unless they are external

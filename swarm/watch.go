@@ -281,6 +281,9 @@ func (w *watcher) phase(s swarmtypes.Service, p Progress) Phase {
 		delete(w.stableSince, s.ID)
 		return PhaseStarting
 	}
+	if p.Desired == 0 {
+		return PhaseConverged // scaled to zero: nothing to keep stable
+	}
 	since, ok := w.stableSince[s.ID]
 	if !ok {
 		since = time.Now()

@@ -128,6 +128,18 @@ func TestWatch(t *testing.T) {
 		}
 	})
 
+	t.Run("scaled to zero converges at once", func(t *testing.T) {
+		t.Parallel()
+		s := spec(testenv.Name(t, "w"), busybox, []string{"sleep", "3600"})
+		s.Mode.Replicated.Replicas = ptr(uint64(0))
+		id := createService(t, cli, s)
+		start := time.Now()
+		_, err := swarm.Wait(testenv.Context(t, time.Minute), cli, []string{id}, swarm.WatchOptions{Stable: time.Hour, Timeout: 30 * time.Second})
+		if err != nil || time.Since(start) > 10*time.Second {
+			t.Fatalf("zero replicas: %v after %s", err, time.Since(start))
+		}
+	})
+
 	t.Run("timeout names what it last saw", func(t *testing.T) {
 		t.Parallel()
 		id := createService(t, cli, spec(testenv.Name(t, "w"), busybox, []string{"sleep", "3600"}))

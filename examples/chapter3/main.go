@@ -235,17 +235,21 @@ func (ch *chapter) stack(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Deploy plans, applies and waits: it fails fast, with the task's reason, when a task cannot
+	// be placed or crashes.
 	res, err := stack.Deploy(ctx, mgr, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever,
-		Progress: func(line string) { ch.detail("%s", line) }})
+		Progress: func(line string) { ch.detail("%s", line) },
+		Wait:     true, Watch: swarm.WatchOptions{Stable: 2 * time.Second, Timeout: 2 * time.Minute}})
 	if err != nil {
 		return err
 	}
-	// swarm.Wait rather than Deploy's own wait: it fails fast, with the reason, when a task
-	// cannot be placed or crashes.
-	if _, err := swarm.Wait(ctx, mgr, res.ServiceIDs, swarm.WatchOptions{Stable: 2 * time.Second, Timeout: 2 * time.Minute}); err != nil {
-		return err
+	var created []string
+	for _, ref := range res.Created {
+		if ref.Kind == stack.KindService {
+			created = append(created, ref.Name)
+		}
 	}
-	ch.detail("converged: %s", strings.Join(res.CreatedServices, ", "))
+	ch.detail("converged: %s", strings.Join(created, ", "))
 	ch.say("one request through the proxy, from a container on ch03 (nc echo_proxy 8080)")
 	answer, err := ch.request(ctx)
 	if err != nil {
