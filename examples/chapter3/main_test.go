@@ -12,7 +12,7 @@ import (
 
 	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/internal/testenv"
-	"github.com/berthdev/berth/swarm"
+	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm/dind"
 )
 
@@ -62,7 +62,7 @@ func TestChapter3(t *testing.T) {
 }
 
 // A chapter that fails half-way still removes its lab and images: without workers, the api
-// (node.role != manager) cannot be placed, and the wait says so.
+// (node.role != manager) cannot be placed, and the deploy's preflight says so before writing.
 func TestChapter3FailsClean(t *testing.T) {
 	host := testenv.Engine(t)
 	for _, k := range fixtures.All {
@@ -73,9 +73,8 @@ func TestChapter3FailsClean(t *testing.T) {
 	t.Cleanup(func() { dind.Remove(context.Background(), host, name) })
 	var out strings.Builder
 	err := run(ctx, config{Name: name, Workers: 0}, &out)
-	var ce *swarm.ConvergeError
-	if !errors.As(err, &ce) || ce.Kind != swarm.FailureUnschedulable || ce.Service != "echo_api" {
-		t.Fatalf("run without workers: %v; want echo_api unschedulable\n%s", err, out.String())
+	if !errors.Is(err, stack.ErrPreflight) || !strings.Contains(err.Error(), "echo_api") || !strings.Contains(err.Error(), "node.role != manager") {
+		t.Fatalf("run without workers: %v; want a preflight error naming echo_api's constraint\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "tear everything down") {
 		t.Errorf("no teardown step in the output:\n%s", out.String())
