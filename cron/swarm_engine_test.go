@@ -72,7 +72,7 @@ func loopbackImage(t *testing.T, cli *client.Client) string {
 }
 
 func removeService(t *testing.T, cli *client.Client, name string) {
-	t.Cleanup(func() { cli.ServiceRemove(context.Background(), name, client.ServiceRemoveOptions{}) })
+	t.Cleanup(func() { testenv.RemoveService(cli, name) })
 }
 
 func jobSpec(name, img string, labels map[string]string, mode swarm.ServiceMode, script string) swarm.ServiceSpec {

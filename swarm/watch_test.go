@@ -1,7 +1,6 @@
 package swarm_test
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -24,7 +23,7 @@ func createService(t *testing.T, cli *client.Client, spec swarmtypes.ServiceSpec
 	if err != nil {
 		t.Fatalf("create service %s: %v", spec.Name, err)
 	}
-	t.Cleanup(func() { cli.ServiceRemove(context.Background(), res.ID, client.ServiceRemoveOptions{}) })
+	t.Cleanup(func() { testenv.RemoveService(cli, spec.Name) })
 	return res.ID
 }
 

@@ -40,3 +40,23 @@ func Swarm(t testing.TB) *client.Client {
 	}
 	return nil
 }
+
+// RemoveService removes the service named name (if it is still there) and then the task
+// containers swarm leaves behind for it (a 20.10 engine keeps the exited containers of a
+// removed job's completed tasks). Errors are ignored: it is for cleanup.
+func RemoveService(cli *client.Client, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli.ServiceRemove(ctx, name, client.ServiceRemoveOptions{})
+	filter := make(client.Filters).Add("label", "com.docker.swarm.service.name="+name)
+	for range 20 {
+		list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filter})
+		if err != nil || len(list.Items) == 0 {
+			return
+		}
+		for _, c := range list.Items {
+			cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
