@@ -66,11 +66,11 @@ func run(ctx context.Context) error {
 	id := suffix()
 	buildTag := "berth-quickstart/echo:" + id
 	fmt.Println("1. build the echo server image (Go, static, FROM scratch):", buildTag)
-	imageID, err := goimage.Build(ctx, cli, "github.com/berthdev/berth/examples/echo", buildTag)
-	if err != nil {
+	if _, err := goimage.Build(ctx, cli, "github.com/berthdev/berth/examples/echo", buildTag); err != nil {
 		return err
 	}
-	undo.add(func(ctx context.Context) { image.Remove(ctx, cli, imageID, image.RemoveOptions{Force: true}) })
+	// Remove by tag, never by ID: a cached build gives other programs' tags the same image ID.
+	undo.add(func(ctx context.Context) { image.Remove(ctx, cli, buildTag, image.RemoveOptions{}) })
 
 	regImage, err := fixtures.Registry.Resolve(ctx, cli)
 	if err != nil {
