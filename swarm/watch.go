@@ -14,6 +14,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/events"
 	swarmtypes "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 )
@@ -114,7 +115,9 @@ func (e *ConvergeError) Unwrap() error { return ErrNotConverged }
 // tasks running and stable, or its job completed), one fails, or the deadline passes. It yields
 // a Progress whenever a service's state changes; a failure or the deadline ends the sequence
 // with a *ConvergeError carrying the last observed reason. All services are followed together
-// with one task listing per look.
+// with one task listing per look. Looks happen every Interval and, when cli also serves engine
+// events (client.SystemAPIClient), at once on each event of a watched service (an update, a
+// rollback); task state changes have no events of their own, hence the interval.
 func Watch(ctx context.Context, cli WatchClient, services []string, opts WatchOptions) iter.Seq2[Progress, error] {
 	return func(yield func(Progress, error) bool) {
 		if opts.Timeout > 0 {
@@ -130,6 +133,9 @@ func Watch(ctx context.Context, cli WatchClient, services []string, opts WatchOp
 		}
 		ticker := time.NewTicker(w.opts.Interval)
 		defer ticker.Stop()
+		evCtx, stopEvents := context.WithCancel(ctx) // ends the event stream when Watch returns
+		defer stopEvents()
+		events := serviceEvents(evCtx, cli, ids)
 		for {
 			done, changed, err := w.look(ctx, ids)
 			for _, p := range changed {
@@ -149,9 +155,23 @@ func Watch(ctx context.Context, cli WatchClient, services []string, opts WatchOp
 				yield(Progress{}, w.timeout(ctx, ids))
 				return
 			case <-ticker.C:
+			case <-events:
 			}
 		}
 	}
+}
+
+// serviceEvents returns a channel that receives on each engine event of the services ids, or nil
+// (never receives) when cli serves no events or the subscription fails.
+func serviceEvents(ctx context.Context, cli WatchClient, ids []string) <-chan events.Message {
+	src, ok := cli.(interface {
+		Events(context.Context, client.EventsListOptions) client.EventsResult
+	})
+	if !ok {
+		return nil
+	}
+	filters := make(client.Filters).Add("type", string(events.ServiceEventType)).Add("service", ids...)
+	return src.Events(ctx, client.EventsListOptions{Filters: filters}).Messages
 }
 
 func (o WatchOptions) withDefaults() WatchOptions {

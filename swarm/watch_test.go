@@ -1,6 +1,7 @@
 package swarm_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -148,4 +149,35 @@ func TestWatch(t *testing.T) {
 			t.Fatalf("want a timeout, got %v", err)
 		}
 	})
+}
+
+// An engine event of a watched service (here an update) makes Watch look again at once, without
+// waiting for the next interval.
+func TestWatchWakesOnServiceEvents(t *testing.T) {
+	cli := testenv.Swarm(t)
+	_, busybox := testenv.Registry(t, cli, fixtures.Busybox)
+	name := testenv.Name(t, "ev")
+	id := createService(t, cli, spec(name, busybox, []string{"sleep", "3600"}))
+	go func() {
+		// Once the task has had time to start, touch the service: a label change makes an
+		// "update" event and starts no new task.
+		time.Sleep(3 * time.Second)
+		ctx := context.Background()
+		res, err := cli.ServiceInspect(ctx, id, client.ServiceInspectOptions{})
+		if err != nil {
+			return
+		}
+		s := res.Service.Spec
+		s.Labels = map[string]string{"touched": "yes"}
+		cli.ServiceUpdate(ctx, id, client.ServiceUpdateOptions{Version: res.Service.Version, Spec: s})
+	}()
+	start := time.Now()
+	_, err := swarm.Wait(testenv.Context(t, time.Minute), cli, []string{id},
+		swarm.WatchOptions{Interval: time.Hour, Stable: -1, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatalf("watch with an hour-long interval did not converge on the service's event: %v", err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %s", d)
+	}
 }
