@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"strings"
+
+	"github.com/moby/moby/client"
 )
 
 // Flag helpers shared by every command group.
@@ -55,4 +58,21 @@ func wantArgs(fs *flag.FlagSet, pos []string, min, max int) error {
 		return &exitError{code: 2, err: fmt.Errorf("%s: wrong number of arguments (%d)", fs.Name(), len(pos))}
 	}
 	return nil
+}
+
+// connect parses fs (flags anywhere), checks that there are min to max positional arguments
+// (max < 0: no limit) and connects to the engine. The caller closes the client.
+func connect(ctx context.Context, fs *flag.FlagSet, args []string, min, max int) ([]string, *client.Client, error) {
+	pos, err := parseAll(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := wantArgs(fs, pos, min, max); err != nil {
+		return nil, nil, err
+	}
+	cli, err := engine(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, cli, nil
 }

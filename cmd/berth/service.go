@@ -296,14 +296,7 @@ func serviceScale(ctx context.Context, args []string) error {
 func serviceList(ctx context.Context, args []string) error {
 	fs := newFlags("service ls", "[-q]")
 	quiet := fs.Bool("q", false, "print IDs only")
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 0, 0); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
+	_, cli, err := connect(ctx, fs, args, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -498,14 +491,7 @@ func serviceUpdate(ctx context.Context, args []string) error {
 	fs.BoolVar(&f.force, "force", false, "restart every task even when nothing changed")
 	fs.BoolVar(&f.detach, "detach", false, "return at once instead of waiting for the update to converge")
 	fs.BoolVar(&f.detach, "d", false, "shorthand for --detach")
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, 1); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
+	pos, cli, err := connect(ctx, fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -528,14 +514,7 @@ func serviceRollback(ctx context.Context, args []string) error {
 	fs := newFlags("service rollback", "[-d] SERVICE")
 	detach := fs.Bool("detach", false, "return at once instead of waiting for the rollback to complete")
 	fs.BoolVar(detach, "d", false, "shorthand for --detach")
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, 1); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
+	pos, cli, err := connect(ctx, fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -549,14 +528,7 @@ func serviceRollback(ctx context.Context, args []string) error {
 
 func serviceRemove(ctx context.Context, args []string) error {
 	fs := newFlags("service rm", "SERVICE...")
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, -1); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
+	pos, cli, err := connect(ctx, fs, args, 1, -1)
 	if err != nil {
 		return err
 	}

@@ -67,14 +67,7 @@ func volumeList(ctx context.Context, args []string) error {
 	fs := newFlags("volume ls", "[--label K[=V]]...")
 	labels := keyValues{}
 	fs.Var(labels, "label", "only volumes with this label (repeatable)")
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 0, 0); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
+	_, cli, err := connect(ctx, fs, args, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -93,14 +86,7 @@ func volumeList(ctx context.Context, args []string) error {
 func volumeRemove(ctx context.Context, args []string) error {
 	fs := newFlags("volume rm", "[-f] NAME...")
 	force := fs.Bool("f", false, "force the removal")
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, -1); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
+	pos, cli, err := connect(ctx, fs, args, 1, -1)
 	if err != nil {
 		return err
 	}
@@ -301,14 +287,7 @@ func volumeVerify(ctx context.Context, args []string) error {
 func containerData(ctx context.Context, args []string) error {
 	fs := newFlags("container data", "NAME PATH... [--image IMAGE]\n\nCreates (never starts) a container holding one anonymous volume per PATH; mount them elsewhere with --volumes-from NAME.")
 	image := fs.String("image", "", "image to create the container from (default: berth's tiny helper image)")
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 2, -1); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
+	pos, cli, err := connect(ctx, fs, args, 2, -1)
 	if err != nil {
 		return err
 	}
