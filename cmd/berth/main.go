@@ -53,6 +53,10 @@ func run(ctx context.Context, args []string) int {
 		return 0
 	}
 	cmd, rest, ok := find(args)
+	if !ok && len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+		usage(os.Stdout, args[0]) // `berth stack --help`: the group's commands
+		return 0
+	}
 	if !ok {
 		fmt.Fprintf(os.Stderr, "berth: unknown command %q\n\n", strings.Join(args, " "))
 		usage(os.Stderr, args[0])
