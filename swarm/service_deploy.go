@@ -85,66 +85,61 @@ func (s *Service) resources() *swarmapi.ResourceRequirements {
 	return s.spec.TaskTemplate.Resources
 }
 
-// LimitCPUs caps CPU use ("0.5", "2"), as Compose's deploy.resources.limits.cpus.
-func (s *Service) LimitCPUs(cpus string) *Service {
+// limits and reservations return the resource limits and reservations, creating them.
+func (s *Service) limits() *swarmapi.Limit {
 	r := s.resources()
 	if r.Limits == nil {
 		r.Limits = &swarmapi.Limit{}
 	}
-	r.Limits.NanoCPUs = s.nanoCPUs("deploy/resources/limits/cpus", cpus)
+	return r.Limits
+}
+
+func (s *Service) reservations() *swarmapi.Resources {
+	r := s.resources()
+	if r.Reservations == nil {
+		r.Reservations = &swarmapi.Resources{}
+	}
+	return r.Reservations
+}
+
+// nonNegative records a problem at path when n is negative and returns n.
+func (s *Service) nonNegative(path string, n int64) int64 {
+	if n < 0 {
+		s.addf(path, "%d is negative", n)
+	}
+	return n
+}
+
+// LimitCPUs caps CPU use ("0.5", "2"), as Compose's deploy.resources.limits.cpus.
+func (s *Service) LimitCPUs(cpus string) *Service {
+	s.limits().NanoCPUs = s.nanoCPUs("deploy/resources/limits/cpus", cpus)
 	return s
 }
 
 // LimitMemory caps memory in bytes.
 func (s *Service) LimitMemory(bytes int64) *Service {
-	if bytes < 0 {
-		s.addf("deploy/resources/limits/memory", "%d is negative", bytes)
-	}
-	r := s.resources()
-	if r.Limits == nil {
-		r.Limits = &swarmapi.Limit{}
-	}
-	r.Limits.MemoryBytes = bytes
+	s.limits().MemoryBytes = s.nonNegative("deploy/resources/limits/memory", bytes)
 	return s
 }
 
 // LimitPids caps the number of processes.
 func (s *Service) LimitPids(n int64) *Service {
-	if n < 0 {
-		s.addf("deploy/resources/limits/pids", "%d is negative", n)
-	}
-	r := s.resources()
-	if r.Limits == nil {
-		r.Limits = &swarmapi.Limit{}
-	}
-	r.Limits.Pids = n
+	s.limits().Pids = s.nonNegative("deploy/resources/limits/pids", n)
 	return s
 }
 
 // ReserveCPUs reserves CPU for scheduling ("0.25").
 func (s *Service) ReserveCPUs(cpus string) *Service {
-	r := s.resources()
-	if r.Reservations == nil {
-		r.Reservations = &swarmapi.Resources{}
-	}
-	r.Reservations.NanoCPUs = s.nanoCPUs("deploy/resources/reservations/cpus", cpus)
+	s.reservations().NanoCPUs = s.nanoCPUs("deploy/resources/reservations/cpus", cpus)
 	return s
 }
 
 // ReserveMemory reserves memory in bytes for scheduling.
 func (s *Service) ReserveMemory(bytes int64) *Service {
-	if bytes < 0 {
-		s.addf("deploy/resources/reservations/memory", "%d is negative", bytes)
-	}
-	r := s.resources()
-	if r.Reservations == nil {
-		r.Reservations = &swarmapi.Resources{}
-	}
-	r.Reservations.MemoryBytes = bytes
+	s.reservations().MemoryBytes = s.nonNegative("deploy/resources/reservations/memory", bytes)
 	return s
 }
 
-// nanoCPUs converts a decimal CPU count to nano CPUs exactly, as the Docker CLI does.
 func (s *Service) nanoCPUs(path, cpus string) int64 {
 	n, err := ParseCPUs(cpus)
 	if err != nil {
@@ -297,13 +292,10 @@ func (s *Service) checkUpdate(path string, c swarmapi.UpdateConfig) {
 // GenericResource reserves value units of a discrete generic resource kind ("gpu") for
 // scheduling.
 func (s *Service) GenericResource(kind string, value int64) *Service {
-	r := s.resources()
-	if r.Reservations == nil {
-		r.Reservations = &swarmapi.Resources{}
-	}
+	r := s.reservations()
 	if kind == "" || value < 0 {
 		s.addf("deploy/resources/reservations/generic_resources", "kind %q with value %d: want a non-empty kind and a value ≥ 0", kind, value)
 	}
-	r.Reservations.GenericResources = append(r.Reservations.GenericResources, swarmapi.GenericResource{DiscreteResourceSpec: &swarmapi.DiscreteGenericResource{Kind: kind, Value: value}})
+	r.GenericResources = append(r.GenericResources, swarmapi.GenericResource{DiscreteResourceSpec: &swarmapi.DiscreteGenericResource{Kind: kind, Value: value}})
 	return s
 }

@@ -309,6 +309,7 @@ func serviceList(ctx context.Context, args []string) error {
 	return nil
 }
 
+// printServices prints services as `docker service ls` and `docker stack services` do.
 func printServices(w io.Writer, services []swarmtypes.Service, quiet bool) {
 	if quiet {
 		for _, s := range services {
@@ -319,11 +320,7 @@ func printServices(w io.Writer, services []swarmtypes.Service, quiet bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tMODE\tREPLICAS\tIMAGE\tPORTS")
 	for _, s := range services {
-		img := ""
-		if c := s.Spec.TaskTemplate.ContainerSpec; c != nil {
-			img = c.Image
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", shortID(s.ID), s.Spec.Name, serviceMode(s.Spec.Mode), serviceReplicas(s), img, servicePorts(s))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", shortID(s.ID), s.Spec.Name, mode(s.Spec.Mode), replicas(s), serviceImage(s.Spec), ports(s))
 	}
 	tw.Flush()
 }
@@ -333,37 +330,6 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
-}
-
-func serviceMode(m swarmtypes.ServiceMode) string {
-	switch {
-	case m.Global != nil:
-		return swarm.ModeGlobal
-	case m.ReplicatedJob != nil:
-		return swarm.ModeReplicatedJob
-	case m.GlobalJob != nil:
-		return swarm.ModeGlobalJob
-	}
-	return swarm.ModeReplicated
-}
-
-func serviceReplicas(s swarmtypes.Service) string {
-	st := s.ServiceStatus
-	if st == nil {
-		return ""
-	}
-	if s.Spec.Mode.ReplicatedJob != nil || s.Spec.Mode.GlobalJob != nil {
-		return fmt.Sprintf("%d/%d (%d completed)", st.RunningTasks, st.DesiredTasks, st.CompletedTasks)
-	}
-	return fmt.Sprintf("%d/%d", st.RunningTasks, st.DesiredTasks)
-}
-
-func servicePorts(s swarmtypes.Service) string {
-	var out []string
-	for _, p := range s.Endpoint.Ports {
-		out = append(out, fmt.Sprintf("*:%d->%d/%s", p.PublishedPort, p.TargetPort, p.Protocol))
-	}
-	return strings.Join(out, ", ")
 }
 
 func servicePs(ctx context.Context, args []string) error {

@@ -102,18 +102,8 @@ func stackServices(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "Nothing found in stack: %s\n", pos[0])
 		return nil
 	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
-	if !*quiet {
-		fmt.Fprintln(w, "ID\tNAME\tMODE\tREPLICAS\tIMAGE\tPORTS")
-	}
-	for _, s := range svcs {
-		if *quiet {
-			fmt.Fprintln(w, s.ID)
-			continue
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", shortID(s.ID), s.Spec.Name, mode(s.Spec.Mode), replicas(s), serviceImage(s.Spec), ports(s))
-	}
-	return w.Flush()
+	printServices(os.Stdout, svcs, *quiet)
+	return nil
 }
 
 func mode(m swarmapi.ServiceMode) string {
