@@ -40,7 +40,7 @@ func browser(t *testing.T, ctx context.Context) context.Context {
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 	)
 	t.Cleanup(cancel)
 	tctx, tcancel := chromedp.NewContext(actx)

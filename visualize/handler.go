@@ -114,9 +114,9 @@ type column struct {
 }
 
 type card struct {
-	T        Task
-	Stack    string
-	Sort     string // the order of cards in a column: service, slot, old before new
+	T     Task
+	Stack string
+	Sort  string // the order of cards in a column: service, slot, old before new
 }
 
 func viewOf(s Snapshot, f Filter, err error) view {

@@ -223,7 +223,7 @@ func hasService(c visualize.Change, name string, ok func(visualize.Service) bool
 // that does not exist).
 func (l *lab) webStack(replicas uint64) *stack.Stack {
 	st := stack.New("web")
-	st.Service("api").Image(l.busybox).Replicas(replicas).Command("sleep", "3600", cmdMarker).
+	st.Service("api").Image(l.busybox).Replicas(replicas).Command("sh", "-c", "exec sleep 3600", cmdMarker).
 		Env("SECRET_SETTING", envMarker).Label("note", xss).StopGracePeriod(time.Second).
 		Constraint("node.role != manager")
 	st.Service("broken").Image(l.busybox).Replicas(1).Command("sleep", "3600").
@@ -263,13 +263,18 @@ func (l *lab) testStream(t *testing.T) {
 		return hasService(c, "web_api", func(visualize.Service) bool { return true })
 	})
 	check("deploy of web (from the end of Deploy)", at.Sub(begin))
-	// Each task state the stream reports is at most 2 s older than the engine's timestamp of it.
+	// Each new task state the stream reports is at most 2 s older than the engine's timestamp
+	// of it. (A task's other changes, such as its desired state, keep that timestamp.)
 	var worst time.Duration
 	running := map[string]bool{}
+	seen := map[string]string{}
 	waitFor(t, events, time.Minute, "2 running web_api tasks and a rejected web_broken task", func(c visualize.Change) bool {
 		now := time.Now()
 		for _, tk := range c.Tasks {
-			worst = max(worst, now.Sub(tk.Since))
+			if seen[tk.ID] != tk.State {
+				worst = max(worst, now.Sub(tk.Since))
+				seen[tk.ID] = tk.State
+			}
 			if tk.Service == "web_api" && tk.State == "running" {
 				running[tk.ID] = true
 			}

@@ -62,29 +62,29 @@ type Service struct {
 	Mode  string `json:"mode"` // replicated, global, replicated-job, global-job
 	// Wanted is the replica count of a replicated service, the number of eligible nodes'
 	// tasks for a global one (the tasks whose desired state is running).
-	Wanted  int               `json:"wanted"`
-	Running int               `json:"running"`
-	Update  string            `json:"update,omitempty"` // the UpdateStatus state: updating, paused, completed, rollback_...
-	UpdateMessage string      `json:"updateMessage,omitempty"`
-	Labels  map[string]string `json:"labels,omitempty"`
+	Wanted        int               `json:"wanted"`
+	Running       int               `json:"running"`
+	Update        string            `json:"update,omitempty"` // the UpdateStatus state: updating, paused, completed, rollback_...
+	UpdateMessage string            `json:"updateMessage,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
 	// Color is the service's colour on the page, the same everywhere: from its name alone.
 	Color string `json:"color"`
 }
 
 // Task is a swarm task as the page shows it.
 type Task struct {
-	ID        string `json:"id"`
-	ServiceID string `json:"serviceId"`
-	Service   string `json:"service"`
-	Slot      int    `json:"slot,omitempty"` // 0 for a global service's task
-	NodeID    string `json:"nodeId,omitempty"`
-	Desired   string `json:"desired"`
-	State     string `json:"state"`
-	Message   string `json:"message,omitempty"`
-	Error     string `json:"error,omitempty"`
-	ExitCode  int    `json:"exitCode,omitempty"`
+	ID        string    `json:"id"`
+	ServiceID string    `json:"serviceId"`
+	Service   string    `json:"service"`
+	Slot      int       `json:"slot,omitempty"` // 0 for a global service's task
+	NodeID    string    `json:"nodeId,omitempty"`
+	Desired   string    `json:"desired"`
+	State     string    `json:"state"`
+	Message   string    `json:"message,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	ExitCode  int       `json:"exitCode,omitempty"`
 	Since     time.Time `json:"since"`
-	Image     string `json:"image"`
+	Image     string    `json:"image"`
 	// Old marks a task of the service's previous spec during (or after) an update, shown
 	// beside the new one of its slot.
 	Old bool `json:"old,omitempty"`
@@ -217,17 +217,20 @@ func sameSpec(task, current swarmapi.TaskSpec) bool {
 
 // keepTasks picks the tasks worth a card: each that swarm wants up or that is still up (the
 // old task of a rolling update is both shutting-down and running), and per slot the newest
-// failed or rejected one, so the error that made swarm retry stays visible. Older history
-// (the engine keeps five tasks per slot) is left out.
+// failed or rejected one, so the error that made swarm retry stays visible while its
+// replacement starts (unless that replacement failed too and shows its own error). Older
+// history (the engine keeps five tasks per slot) is left out.
 func keepTasks(tasks []swarmapi.Task) []swarmapi.Task {
 	var out []swarmapi.Task
 	newestFailed := map[string]swarmapi.Task{}
+	failing := map[string]bool{} // slots whose kept task shows an error already
 	for _, t := range tasks {
 		if wanted(t) || live(t.Status.State) {
 			out = append(out, t)
+			failing[slotKey(t)] = failing[slotKey(t)] || failed(t.Status.State)
 			continue
 		}
-		if t.Status.State == swarmapi.TaskStateFailed || t.Status.State == swarmapi.TaskStateRejected {
+		if failed(t.Status.State) {
 			key := slotKey(t)
 			if old, ok := newestFailed[key]; !ok || t.Status.Timestamp.After(old.Status.Timestamp) {
 				newestFailed[key] = t
@@ -235,9 +238,15 @@ func keepTasks(tasks []swarmapi.Task) []swarmapi.Task {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(newestFailed)) {
-		out = append(out, newestFailed[k])
+		if !failing[k] {
+			out = append(out, newestFailed[k])
+		}
 	}
 	return out
+}
+
+func failed(s swarmapi.TaskState) bool {
+	return s == swarmapi.TaskStateFailed || s == swarmapi.TaskStateRejected
 }
 
 func wanted(t swarmapi.Task) bool {
