@@ -22,6 +22,8 @@ var page = template.Must(template.New("").Funcs(template.FuncMap{
 	// The colour is made of digits by Color alone, so it is safe as a CSS value.
 	"color": func(service string) template.CSS { return template.CSS(Color(service)) },
 	"mem":   memory,
+	// The labels the Docker CLI puts on a stack's services say what the chip says already.
+	"stackLabel": func(key string) bool { return strings.HasPrefix(key, "com.docker.stack.") },
 }).ParseFS(assets, "assets/page.html"))
 
 // HandlerOptions configures Handler.

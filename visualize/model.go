@@ -110,7 +110,7 @@ func Build(nodes []swarmapi.Node, services []swarmapi.Service, tasks []swarmapi.
 	}
 	slices.SortFunc(s.Nodes, func(a, b Node) int {
 		// managers first, then by hostname: the page's column order
-		return cmp.Or(cmp.Compare(b.Role, a.Role), cmp.Compare(a.Hostname, b.Hostname), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(roleRank(a.Role), roleRank(b.Role)), cmp.Compare(a.Hostname, b.Hostname), cmp.Compare(a.ID, b.ID))
 	})
 	byID := map[string]swarmapi.Service{}
 	for _, svc := range services {
@@ -149,6 +149,13 @@ func Build(nodes []swarmapi.Node, services []swarmapi.Service, tasks []swarmapi.
 			cmp.Compare(a.NodeID, b.NodeID), a.Since.Compare(b.Since), cmp.Compare(a.ID, b.ID))
 	})
 	return s
+}
+
+func roleRank(role string) int {
+	if role == string(swarmapi.NodeRoleManager) {
+		return 0
+	}
+	return 1
 }
 
 func nodeOf(n swarmapi.Node) Node {
