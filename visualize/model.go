@@ -13,6 +13,7 @@ import (
 	swarmapi "github.com/moby/moby/api/types/swarm"
 
 	"github.com/berthdev/berth/stack"
+	"github.com/berthdev/berth/swarm"
 )
 
 // Snapshot is the placement of a swarm at one moment: what the page draws. It holds only
@@ -177,7 +178,7 @@ func nodeOf(n swarmapi.Node) Node {
 
 func serviceOf(svc swarmapi.Service) Service {
 	m := Service{ID: svc.ID, Name: svc.Spec.Name, Stack: svc.Spec.Labels[stack.LabelNamespace],
-		Mode: modeOf(svc.Spec.Mode), Labels: clean(svc.Spec.Labels), Color: Color(svc.Spec.Name)}
+		Mode: swarm.ModeOf(svc.Spec.Mode), Labels: clean(svc.Spec.Labels), Color: Color(svc.Spec.Name)}
 	if cs := svc.Spec.TaskTemplate.ContainerSpec; cs != nil {
 		m.Image = imageTag(cs.Image)
 	}
@@ -185,18 +186,6 @@ func serviceOf(svc swarmapi.Service) Service {
 		m.Update, m.UpdateMessage = string(u.State), u.Message
 	}
 	return m
-}
-
-func modeOf(m swarmapi.ServiceMode) string {
-	switch {
-	case m.Global != nil:
-		return "global"
-	case m.ReplicatedJob != nil:
-		return "replicated-job"
-	case m.GlobalJob != nil:
-		return "global-job"
-	}
-	return "replicated"
 }
 
 func taskOf(t swarmapi.Task, svc swarmapi.Service) Task {
