@@ -89,8 +89,12 @@ func (l *lab) testBrowser(t *testing.T) {
 	tab := browser(t, ctx)
 	var w watchBrowser
 	w.start(tab)
-	if err := chromedp.Do(tab, chromedp.Navigate(l.srv.URL+"/"), chromedp.WaitVisible(".col")); err != nil {
-		t.Fatalf("load the page: %v", err)
+	nctx, ncancel := context.WithTimeout(tab, 30*time.Second)
+	err := chromedp.Do(nctx, chromedp.Navigate(l.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(".col.manager")))
+	ncancel()
+	if err != nil {
+		page, status := get(t, l.srv.URL+"/")
+		t.Fatalf("load the page: %v (from Go: %d, %d bytes)", err, status, len(page))
 	}
 	snap := l.model.Snapshot()
 	evalInt := func(what, js string) int {
@@ -131,12 +135,15 @@ func (l *lab) testBrowser(t *testing.T) {
 		}
 	}
 	hostile("first load")
+	if n := evalInt("no such image", `[...document.querySelectorAll('.card.st-rejected .err')].filter(e => e.textContent.startsWith("No such image: registry:5000/berth/ghost:missing")).length`); n < 1 {
+		t.Errorf("no rejected card says No such image: %s", ghostImage)
+	}
 
 	// A live change: scale web_api to 6; the page shows 6 wanted cards without a reload.
 	if _, err := swarm.Scale(ctx, l.Manager.Client, "web_api", 6, swarm.ScaleOptions{Detach: true}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := chromedp.Run(tab, chromedp.Poll[bool](`document.querySelectorAll('.card[data-service="web_api"]:not(.down).st-running').length === 6 && document.querySelector('.svc[data-service="web_api"] .rep').textContent === "6/6"`,
+	_, err = chromedp.Run(tab, chromedp.Poll[bool](`document.querySelectorAll('.card[data-service="web_api"]:not(.down).st-running').length === 6 && document.querySelector('.svc[data-service="web_api"] .rep').textContent === "6/6"`,
 		chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(100*time.Millisecond)))
 	if err != nil {
 		t.Fatalf("the page did not show web_api 6/6 running: %v", err)
@@ -160,7 +167,7 @@ func (l *lab) testBrowser(t *testing.T) {
 	}
 
 	// A filter in the URL: only the data stack's cards are shown.
-	if err := chromedp.Do(tab, chromedp.Navigate(l.srv.URL+"/?stack=data"), chromedp.WaitVisible(".col")); err != nil {
+	if err := chromedp.Do(tab, chromedp.Navigate(l.srv.URL+"/?stack=data"), chromedp.WaitVisible(chromedp.CSS(".col.manager"))); err != nil {
 		t.Fatal(err)
 	}
 	if n := evalInt("filtered", `[...document.querySelectorAll(".card")].filter(c => !c.hidden && c.dataset.stack !== "data").length`); n != 0 {

@@ -77,7 +77,7 @@ func TestBrowserDense(t *testing.T) {
 	tab := browser(t, ctx)
 	var w watchBrowser
 	w.start(tab)
-	if err := chromedp.Do(tab, chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(".card")); err != nil {
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(".card"))); err != nil {
 		t.Fatal(err)
 	}
 	evalInt := func(js string) int {

@@ -217,9 +217,10 @@ func TestOneReader(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	// 3 lists at the start, then one task list per 50 ms tick: about 13.
-	if f.calls < 8 || f.calls > 16 {
-		t.Errorf("%d engine calls in 520 ms with 50 subscribers; want about 13", f.calls)
+	// 3 lists at the start, then one task list per 50 ms tick: at most 13, whatever the
+	// number of subscribers (a loaded machine may skip ticks, never add any).
+	if f.calls < 3 || f.calls > 13 {
+		t.Errorf("%d engine calls in 520 ms with 50 subscribers; want 3 to 13", f.calls)
 	}
 }
 

@@ -33,6 +33,9 @@ const (
 	envMarker = "env-value-must-not-leak-7f3a"
 	cmdMarker = "cmd-arg-must-not-leak-91c2"
 	xss       = "<script>alert(1)</script>"
+	// ghostImage is not in the lab registry: its task is rejected at once (no traffic leaves
+	// the lab).
+	ghostImage = "registry:5000/berth/ghost:missing"
 )
 
 // counter is an http.RoundTripper that counts the requests the model sends to the engine.
@@ -228,6 +231,7 @@ func (l *lab) webStack(replicas uint64) *stack.Stack {
 		Constraint("node.role != manager")
 	st.Service("broken").Image(l.busybox).Replicas(1).Command("sleep", "3600").
 		Bind("/nonexistent/"+xss, "/data", true).Constraint("node.role != manager").StopGracePeriod(time.Second)
+	st.Service("ghost").Image(ghostImage).Replicas(1).StopGracePeriod(time.Second)
 	return st
 }
 

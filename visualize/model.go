@@ -91,16 +91,14 @@ type Task struct {
 	Old bool `json:"old,omitempty"`
 }
 
-// Name is the task's name as the Docker CLI prints it: service.slot, or service.node for a
-// global service.
+// Name is the task's name on its card: service.slot as the Docker CLI prints it, or the
+// service's name alone for a global service's task (its node is the column it is in).
 func (t Task) Name() string {
 	if t.Slot != 0 {
 		return fmt.Sprintf("%s.%d", t.Service, t.Slot)
 	}
-	return t.Service + "." + shortID(t.NodeID)
+	return t.Service
 }
-
-func shortID(id string) string { return id[:min(len(id), 12)] }
 
 // Build turns what the engine lists into a Snapshot: pure, so recorded engine states test it.
 // Of the tasks it keeps those the page shows (see keepTasks).
