@@ -65,6 +65,13 @@ func dense() recorded {
 			r.Tasks = append(r.Tasks, t)
 		}
 	}
+	// svc02 is updating: slot 1 runs its old task and its new one on the same node.
+	r.Services[2].UpdateStatus = &swarmapi.UpdateStatus{State: "updating", Message: "update in progress"}
+	old := r.Tasks[2*25]
+	old.ID, old.DesiredState = "task02-01-old", "shutdown"
+	old.Spec = swarmapi.TaskSpec{ContainerSpec: &swarmapi.ContainerSpec{Image: "registry:5000/app02:1.1"}}
+	old.Status.Timestamp = at.Add(-time.Hour)
+	r.Tasks = append(r.Tasks, old)
 	return r
 }
 
@@ -91,8 +98,13 @@ func TestBrowserDense(t *testing.T) {
 	if n := evalInt(`document.querySelectorAll(".col:not(.unassigned)").length`); n != 50 {
 		t.Errorf("%d columns; want 50", n)
 	}
-	if n := evalInt(`document.querySelectorAll(".card").length`); n != 500 {
-		t.Errorf("%d cards; want 500", n)
+	if n := evalInt(`document.querySelectorAll(".card").length`); n != 501 {
+		t.Errorf("%d cards; want 501 (500 and an old one of an update)", n)
+	}
+	// The old and the new task of the updating slot sit side by side, old first.
+	if n := evalInt(`(() => { const o = document.getElementById("t-task02-01-old"), n = document.getElementById("t-task02-01");
+		return o && n && o.classList.contains("old") && !n.classList.contains("old") && o.nextElementSibling === n && o.offsetTop === n.offsetTop ? 1 : 0 })()`); n != 1 {
+		t.Errorf("the old and new tasks of svc02.1 are not side by side")
 	}
 	if n := evalInt(`document.querySelectorAll(".col.off").length`); n != 4 {
 		t.Errorf("%d greyed columns; want 4 (2 down, 2 drained)", n)
