@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: engine fixtures test demo vet bench build
+.PHONY: engine fixtures browser test demo vet bench build
 
 engine:
 	@bash hack/engine.sh
@@ -14,7 +14,11 @@ fixtures: engine
 vet:
 	$(GO) vet ./...
 
-test: engine fixtures vet
+# The visualize package's tests drive Debian's Chromium.
+browser:
+	@bash hack/browser.sh
+
+test: engine fixtures browser vet
 	@bash hack/test.sh
 
 demo: engine fixtures

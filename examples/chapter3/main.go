@@ -155,7 +155,7 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	}
 	ch.say("start lab %s: a registry, a manager and %d workers, and push the images", c.Name, c.Workers)
 	lab, err := dind.Start(ctx, ch.host, dind.Options{
-		Name: c.Name, Workers: c.Workers, Image: c.DindImage, RegistryImage: c.RegistryImage,
+		Name: c.Name, Workers: c.Workers, Image: c.DindImage, RegistryImage: c.RegistryImage, Publish: []dind.Publish{visualizerPublish},
 		Push:  []string{tags["echo"], tags["proxy"], busybox},
 		Swarm: swarm.InitOptions{DefaultAddrPool: []string{"10.203.0.0/16"}, SubnetSize: 24},
 	})
@@ -172,7 +172,7 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	for _, k := range []string{"echo", "proxy", "busybox"} {
 		ch.detail("%-7s %s", k, ch.refs[k])
 	}
-	return nil
+	return ch.visualizer(ctx, undo)
 }
 
 // imageOr returns ref when given, else the fixture's local or public image, which must be on
