@@ -41,7 +41,7 @@ func TestCompileSpec(t *testing.T) {
 		Label("team", "db").User("999:999").Workdir("/var/lib/mysql").Hostname("db1").
 		Publish("127.0.0.1:3306:3306").Publish("53/udp").VolumesFrom("mysql-data", false).Tmpfs("/run", 1<<20).
 		Network("ch03", "mysql", "db").Platform("linux/amd64").Restart("on-failure:3").Init(true).
-		Memory(256<<20).CPUs("0.5").PidsLimit(100).StopTimeout(5*time.Second).
+		Memory(256 << 20).CPUs("0.5").PidsLimit(100).StopTimeout(5 * time.Second).
 		Healthcheck(container.HealthConfig{Test: []string{"CMD", "mariadb-admin", "ping"}, Interval: time.Second})
 	s, err := c.Compile()
 	if err != nil {

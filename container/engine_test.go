@@ -299,7 +299,9 @@ func TestCopyAndVolumesFrom(t *testing.T) {
 	if _, err := volume.CreateDataContainer(ctx, cli, data, volume.DataContainerOptions{Paths: []string{"/var/lib/mysql"}}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { container.Remove(context.Background(), cli, data, container.RemoveOptions{Force: true, Volumes: true}) })
+	t.Cleanup(func() {
+		container.Remove(context.Background(), cli, data, container.RemoveOptions{Force: true, Volumes: true})
+	})
 	res, err := container.Run(ctx, cli, busybox(t, cli, "sleep", "300").VolumesFrom(data, false), container.RunOptions{})
 	if err != nil {
 		t.Fatal(err)

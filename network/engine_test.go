@@ -29,7 +29,9 @@ func create(t *testing.T, cli *client.Client, name string, opts network.CreateOp
 
 func sleeper(t *testing.T, cli *client.Client) *container.Container {
 	name := testenv.Name(t, "ctr")
-	t.Cleanup(func() { container.Remove(context.Background(), cli, name, container.RemoveOptions{Force: true, Volumes: true}) })
+	t.Cleanup(func() {
+		container.Remove(context.Background(), cli, name, container.RemoveOptions{Force: true, Volumes: true})
+	})
 	return container.New(testenv.Image(t, cli, fixtures.Busybox)).Name(name).Command("sleep", "300")
 }
 

@@ -169,7 +169,7 @@ func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.out, format+"\n",
 func (d *demo) startDB(ctx context.Context, name string, with func(*container.Container) *container.Container) (string, error) {
 	c := container.New(d.mariadb).Name(name+"-"+d.suffix).Label(Label, d.suffix).
 		Env("MYSQL_ALLOW_EMPTY_PASSWORD", "yes").Env("MYSQL_DATABASE", "ch03").
-		Platform("linux/"+runtime.GOARCH). // the chapter pins linux/amd64 for Apple silicon; the local image is the host's
+		Platform("linux/" + runtime.GOARCH). // the chapter pins linux/amd64 for Apple silicon; the local image is the host's
 		Healthcheck(ctypes.HealthConfig{Test: []string{"CMD", "mariadb-admin", "ping", "-h", "localhost"},
 			Interval: 300 * time.Millisecond, Timeout: 5 * time.Second, Retries: 300})
 	res, err := container.Run(ctx, d.cli, with(c), container.RunOptions{Wait: container.WaitHealthy})
