@@ -288,9 +288,15 @@ func (c *Container) Compile() (Spec, error) {
 	s.HostConfig.PortBindings = maps.Clone(c.host.PortBindings)
 	s.HostConfig.Mounts = slices.Clone(c.host.Mounts)
 	s.HostConfig.VolumesFrom = slices.Clone(c.host.VolumesFrom)
-	s.HostConfig.Init = copyPtr(c.host.Init)
-	s.HostConfig.PidsLimit = copyPtr(c.host.PidsLimit)
-	s.Config.StopTimeout = copyPtr(c.cfg.StopTimeout)
+	if v := c.host.Init; v != nil {
+		s.HostConfig.Init = new(*v)
+	}
+	if v := c.host.PidsLimit; v != nil {
+		s.HostConfig.PidsLimit = new(*v)
+	}
+	if v := c.cfg.StopTimeout; v != nil {
+		s.Config.StopTimeout = new(*v)
+	}
 	if c.platform != nil {
 		p := *c.platform
 		s.Platform = &p
@@ -320,14 +326,6 @@ func (c *Container) compileEnv() []string {
 		}
 	}
 	return out
-}
-
-func copyPtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }
 
 // Network attaches the container to one network at creation (`--network NAME` with
@@ -369,14 +367,22 @@ func (c *Container) Mount(m mount.Mount) *Container {
 	return c
 }
 
-// Volume mounts the named volume source at target (`-v NAME:TARGET[:ro]`).
+// Volume mounts the named volume source at target (`-v NAME:TARGET[:ro]`); an empty source is
+// an anonymous volume.
 func (c *Container) Volume(source, target string, readOnly bool) *Container {
-	return c.Mount(mount.Mount{Type: mount.TypeVolume, Source: source, Target: target, ReadOnly: readOnly})
+	return c.Mount(volume.Named(source, target, readOnlyOption(readOnly)...))
 }
 
 // Bind mounts the absolute host path source at target (`-v /HOST:TARGET[:ro]`).
 func (c *Container) Bind(source, target string, readOnly bool) *Container {
-	return c.Mount(mount.Mount{Type: mount.TypeBind, Source: source, Target: target, ReadOnly: readOnly})
+	return c.Mount(volume.Bind(source, target, readOnlyOption(readOnly)...))
+}
+
+func readOnlyOption(on bool) []volume.MountOption {
+	if on {
+		return []volume.MountOption{volume.ReadOnly()}
+	}
+	return nil
 }
 
 // Tmpfs mounts a tmpfs at target (`--tmpfs`), limited to sizeBytes when it is positive.

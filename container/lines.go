@@ -1,13 +1,12 @@
 package container
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/berthdev/berth/internal/streamlines"
 )
 
 // Stream names the output stream a line came from.
@@ -29,65 +28,25 @@ type Line struct {
 // on out until r ends or ctx is done. With stamped, each line starts with the engine's
 // RFC 3339 timestamp.
 func demux(ctx context.Context, r io.Reader, tty, stamped bool, out chan<- Line) error {
-	o := &lineWriter{ctx: ctx, stream: Stdout, stamped: stamped, out: out}
-	e := &lineWriter{ctx: ctx, stream: Stderr, stamped: stamped, out: out}
-	var err error
-	if tty {
-		_, err = io.Copy(o, r)
-	} else {
-		_, err = stdcopy.StdCopy(o, e, r)
-	}
-	o.flush()
-	e.flush()
-	return err
-}
-
-// lineWriter cuts what it is given into lines and sends each.
-type lineWriter struct {
-	ctx     context.Context
-	stream  Stream
-	stamped bool
-	out     chan<- Line
-	buf     []byte
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			return len(p), nil
+	return streamlines.Split(r, tty, func(stderr bool, text string) error {
+		l := Line{Stream: Stdout, Text: text}
+		if stderr {
+			l.Stream = Stderr
 		}
-		line := string(w.buf[:i])
-		w.buf = w.buf[i+1:]
-		if err := w.send(line); err != nil {
-			return 0, err
-		}
-	}
-}
-
-func (w *lineWriter) flush() {
-	if len(w.buf) > 0 {
-		w.send(string(w.buf))
-		w.buf = nil
-	}
-}
-
-func (w *lineWriter) send(text string) error {
-	l := Line{Stream: w.stream, Text: strings.TrimSuffix(text, "\r")}
-	if w.stamped {
-		if ts, rest, ok := strings.Cut(l.Text, " "); ok {
-			if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
-				l.Time, l.Text = t, rest
+		if stamped {
+			if ts, rest, ok := strings.Cut(text, " "); ok {
+				if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+					l.Time, l.Text = t, rest
+				}
 			}
 		}
-	}
-	select {
-	case w.out <- l:
-		return nil
-	case <-w.ctx.Done():
-		return w.ctx.Err()
-	}
+		select {
+		case out <- l:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
 }
 
 // lines runs demux in the background and yields its lines; the iterator ends when the stream

@@ -111,17 +111,11 @@ func splitPublish(s string) (ip netip.Addr, host, ctr string, err error) {
 	return ip, host, ctr, nil
 }
 
+// portRange parses "PORT" or "START-END" with the Engine API's own parser; port 0 is refused.
 func portRange(s string) (uint16, uint16, error) {
-	a, b, isRange := strings.Cut(s, "-")
-	start, err := strconv.ParseUint(a, 10, 16)
-	if err != nil || start == 0 {
-		return 0, 0, fmt.Errorf("%q is not a port (1-65535) or range (START-END)", s)
+	r, err := network.ParsePortRange(s)
+	if err != nil || strings.Contains(s, "/") || r.Start() == 0 {
+		return 0, 0, fmt.Errorf("%q is not a port (1-65535) or range (START-END, START ≤ END)", s)
 	}
-	end := start
-	if isRange {
-		if end, err = strconv.ParseUint(b, 10, 16); err != nil || end < start {
-			return 0, 0, fmt.Errorf("%q is not a port range (START-END, START ≤ END)", s)
-		}
-	}
-	return uint16(start), uint16(end), nil
+	return r.Start(), r.End(), nil
 }
