@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -379,5 +381,83 @@ func TestPublishAndInspect(t *testing.T) {
 	}
 	if info.HostConfig.RestartPolicy.Name != "unless-stopped" || info.HostConfig.Memory != 64<<20 || info.HostConfig.Init == nil || !*info.HostConfig.Init {
 		t.Errorf("host config %+v", info.HostConfig)
+	}
+}
+
+// The same flags create the same container through RunFlags as through the Docker CLI's
+// `docker create`, on the same engine.
+func TestRunFlagsMatchDockerCreate(t *testing.T) {
+	cli := testenv.Engine(t)
+	ctx := testenv.Context(t, time.Minute)
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		t.Skip("no docker CLI to compare with")
+	}
+	img := testenv.Image(t, cli, fixtures.Busybox)
+	vol := testenv.Name(t, "vol")
+	t.Cleanup(func() { cli.VolumeRemove(context.Background(), vol, client.VolumeRemoveOptions{Force: true}) })
+	grace := 7 * time.Second
+	f := container.RunFlags{Env: []string{"A=1", "B=two words"}, Labels: []string{"app=ch03"}, Publish: []string{"127.0.0.1::8080", "9090/udp"},
+		Volumes: []string{vol + ":/data:ro", "/scratch"}, Restart: "on-failure:2", User: "65534", Workdir: "/tmp", Init: true,
+		Memory: 64 << 20, CPUs: "0.5", StopSignal: "SIGINT", StopTimeout: &grace, Hostname: "box"}
+	ours, theirs := testenv.Name(t, "ours"), testenv.Name(t, "theirs")
+	for _, n := range []string{ours, theirs} {
+		t.Cleanup(func() {
+			container.Remove(context.Background(), cli, n, container.RemoveOptions{Force: true, Volumes: true})
+		})
+	}
+	f.Name = ours
+	if _, err := container.Create(ctx, cli, f.Container(img, "sleep", "1")); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"create", "--name", theirs, "-e", "A=1", "-e", "B=two words", "-l", "app=ch03", "-p", "127.0.0.1::8080", "-p", "9090/udp",
+		"-v", vol + ":/data:ro", "-v", "/scratch", "--restart", "on-failure:2", "-u", "65534", "-w", "/tmp", "--init",
+		"-m", "64m", "--cpus", "0.5", "--stop-signal", "SIGINT", "--stop-timeout", "7", "-h", "box", img, "sleep", "1"}
+	if out, err := exec.CommandContext(ctx, docker, args...).CombinedOutput(); err != nil {
+		t.Fatalf("docker create: %v: %s", err, out)
+	}
+	type view struct {
+		Env, Cmd                         []string
+		Labels                           map[string]string
+		User, WorkingDir, Hostname, Stop string
+		StopTimeout                      int
+		Restart                          string
+		Retries                          int
+		Init                             bool
+		Memory, NanoCPUs                 int64
+		Ports, Mounts                    []string
+	}
+	describe := func(name string) view {
+		info, err := container.Inspect(ctx, cli, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := view{Env: info.Config.Env, Cmd: info.Config.Cmd, Labels: info.Config.Labels, User: info.Config.User,
+			WorkingDir: info.Config.WorkingDir, Hostname: info.Config.Hostname, Stop: info.Config.StopSignal,
+			Restart: string(info.HostConfig.RestartPolicy.Name), Retries: info.HostConfig.RestartPolicy.MaximumRetryCount,
+			Init: info.HostConfig.Init != nil && *info.HostConfig.Init, Memory: info.HostConfig.Memory, NanoCPUs: info.HostConfig.NanoCPUs}
+		if info.Config.StopTimeout != nil {
+			v.StopTimeout = *info.Config.StopTimeout
+		}
+		for port, bs := range info.HostConfig.PortBindings {
+			for _, b := range bs {
+				v.Ports = append(v.Ports, port.String()+"@"+b.HostIP.String()+":"+b.HostPort)
+			}
+		}
+		for _, m := range info.Mounts {
+			n := m.Name
+			if n != vol {
+				n = "anonymous"
+			}
+			v.Mounts = append(v.Mounts, fmt.Sprintf("%s %s %s rw=%v", m.Type, n, m.Destination, m.RW))
+		}
+		slices.Sort(v.Ports)
+		slices.Sort(v.Mounts)
+		return v
+	}
+	a, b := describe(ours), describe(theirs)
+	t.Logf("%+v", a)
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("RunFlags and docker create differ\nberth:  %+v\ndocker: %+v", a, b)
 	}
 }

@@ -189,3 +189,16 @@ func ExampleWriteFile() {
 	}
 	fmt.Print(string(data))
 }
+
+// A `run` verb's flags, collected by a CLI, become the builder: `docker run -d --name mysql
+// -e MYSQL_ALLOW_EMPTY_PASSWORD=yes --volumes-from mysql-data -p 3306:3306 mariadb`.
+func ExampleRunFlags() {
+	f := container.RunFlags{Name: "mysql", Detach: true, Env: []string{"MYSQL_ALLOW_EMPTY_PASSWORD=yes"},
+		VolumesFrom: []string{"mysql-data"}, Publish: []string{"3306:3306"}, Volumes: []string{"/var/log/mysql"}}
+	spec, err := f.Container("mariadb").Compile()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(spec.Name, spec.Config.Env, spec.HostConfig.VolumesFrom, spec.HostConfig.Mounts[0].Target, f.RunOptions().Wait == container.WaitNone)
+	// Output: mysql [MYSQL_ALLOW_EMPTY_PASSWORD=yes] [mysql-data:rw] /var/log/mysql true
+}
