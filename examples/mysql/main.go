@@ -193,10 +193,11 @@ func (d *demo) removeDB(ctx context.Context, id string) error {
 	return nil
 }
 
-// sql runs statements in database ch03 with the mysql client inside the container; args are
-// the client's further options.
+// sql runs statements in database ch03 with the client inside the container (the chapter's
+// `mysql`, called `mariadb` here: MariaDB 11 images no longer have the old name); args are the
+// client's further options.
 func (d *demo) sql(ctx context.Context, db, statements string, args ...string) (string, error) {
-	argv := append([]string{"mysql", "-uroot", "ch03"}, args...)
+	argv := append([]string{"mariadb", "-uroot", "ch03"}, args...)
 	res, err := container.Exec(ctx, d.cli, db, append(argv, "-e", statements), container.ExecOptions{})
 	if err == nil {
 		err = res.Err()
