@@ -198,16 +198,29 @@ func TestLogsTailAndFollow(t *testing.T) {
 	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	var followed []string
+	var fifth time.Time
 	for l, err := range container.Logs(fctx, cli, res.ID, container.LogsOptions{Follow: true, Stdout: true}) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		if followed = append(followed, l.Text); l.Text == "5" {
+			fifth = l.Time
 			cancel()
 		}
 	}
 	if !slices.Equal(followed, []string{"1", "2", "3", "4", "5"}) {
 		t.Errorf("followed %q", followed)
+	}
+	// The fifth line came a second after the others: Since its time shows it alone.
+	var since []string
+	for l, err := range container.Logs(ctx, cli, res.ID, container.LogsOptions{Since: fifth.Add(-100 * time.Millisecond).Format(time.RFC3339Nano)}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		since = append(since, l.Text)
+	}
+	if !slices.Equal(since, []string{"5"}) {
+		t.Errorf("since the fifth line: %q", since)
 	}
 }
 
