@@ -21,6 +21,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 )
 
 // busybox returns a builder of the busybox fixture named uniquely for t, removed (with its
@@ -472,5 +473,22 @@ func TestRunFlagsMatchDockerCreate(t *testing.T) {
 	t.Logf("%+v", a)
 	if fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Errorf("RunFlags and docker create differ\nberth:  %+v\ndocker: %+v", a, b)
+	}
+}
+
+// A field the engine's API version would drop is refused before the request.
+func TestCreateRefusesFieldsTheEngineWouldDrop(t *testing.T) {
+	cli := testenv.Engine(t)
+	ctx := testenv.Context(t, time.Minute)
+	c := busybox(t, cli, "true").Healthcheck(ctypes.HealthConfig{Test: []string{"CMD", "true"}, StartInterval: time.Second})
+	_, err := container.Create(ctx, cli, c)
+	if versions.LessThan(cli.ClientVersion(), "1.44") {
+		if !errors.Is(err, berth.ErrInvalid) || !strings.Contains(err.Error(), "1.44") {
+			t.Fatalf("API %s: want a refusal naming 1.44, got %v", cli.ClientVersion(), err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthdev/berth"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 )
 
 // WaitFor says what Run waits for after starting the container.
@@ -62,11 +64,26 @@ func Create(ctx context.Context, cli client.ContainerAPIClient, c *Container) (R
 	if err != nil {
 		return RunResult{}, err
 	}
+	if err := checkAPI(cli, spec); err != nil {
+		return RunResult{}, err
+	}
 	res, err := cli.ContainerCreate(ctx, spec.CreateOptions())
 	if err != nil {
 		return RunResult{}, fmt.Errorf("container: create %s: %w", describe(spec), err)
 	}
 	return RunResult{ID: res.ID, Name: spec.Name, Warnings: res.Warnings}, nil
+}
+
+// checkAPI refuses fields the negotiated API version would silently drop.
+func checkAPI(cli client.ContainerAPIClient, s Spec) error {
+	v, ok := cli.(interface{ ClientVersion() string })
+	if !ok || v.ClientVersion() == "" {
+		return nil
+	}
+	if hc := s.Config.Healthcheck; hc != nil && hc.StartInterval != 0 && versions.LessThan(v.ClientVersion(), "1.44") {
+		return berth.Invalid("health-start-interval", "needs Engine API 1.44; this engine speaks %s", v.ClientVersion())
+	}
+	return nil
 }
 
 func describe(s Spec) string {
