@@ -1,7 +1,10 @@
 package container_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"io"
 	"fmt"
 	"log"
 	"os"
@@ -201,4 +204,44 @@ func ExampleRunFlags() {
 	}
 	fmt.Println(spec.Name, spec.Config.Env, spec.HostConfig.VolumesFrom, spec.HostConfig.Mounts[0].Target, f.RunOptions().Wait == container.WaitNone)
 	// Output: mysql [MYSQL_ALLOW_EMPTY_PASSWORD=yes] [mysql-data:rw] /var/log/mysql true
+}
+
+// The chapter's data-volume container, `docker create -v /var/lib/mysql --name mysql-data
+// busybox`: created, never started.
+func ExampleCreate() {
+	ctx := context.Background()
+	cli, err := berth.Connect(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := container.Create(ctx, cli, container.New("busybox").Name("mysql-data").Volume("", "/var/lib/mysql", false))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("created", res.ID[:12], res.Warnings)
+}
+
+// `docker cp mysql:/etc/mysql - | tar t` and back: CopyFrom streams a tar of the path,
+// CopyTo extracts one into a directory.
+func ExampleCopyFrom() {
+	ctx := context.Background()
+	cli, err := berth.Connect(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rc, stat, err := container.CopyFrom(ctx, cli, "mysql", "/etc/mysql")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rc.Close()
+	fmt.Println(stat.Name, stat.Mode)
+	var saved bytes.Buffer
+	tr := tar.NewReader(io.TeeReader(rc, &saved))
+	for h, err := tr.Next(); err == nil; h, err = tr.Next() {
+		fmt.Println(h.Name)
+	}
+	io.Copy(io.Discard, io.TeeReader(rc, &saved))
+	if err := container.CopyTo(ctx, cli, "mysql2", "/etc", &saved); err != nil {
+		log.Fatal(err)
+	}
 }
