@@ -46,6 +46,7 @@ import (
 	"github.com/berthdev/berth/image"
 	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/internal/goimage"
+	berthnetwork "github.com/berthdev/berth/network"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
 	"github.com/berthdev/berth/swarm/dind"
@@ -226,8 +227,8 @@ func (ch *chapter) service(ctx context.Context) error {
 func (ch *chapter) stack(ctx context.Context) error {
 	mgr := ch.lab.Manager.Client
 	ch.say("create the attachable overlay network ch03 (docker network create --driver=overlay --attachable ch03)")
-	if _, err := mgr.NetworkCreate(ctx, "ch03", client.NetworkCreateOptions{Driver: "overlay", Attachable: true}); err != nil {
-		return fmt.Errorf("create network ch03: %w", err)
+	if _, err := berthnetwork.Create(ctx, mgr, "ch03", berthnetwork.CreateOptions{Driver: "overlay", Attachable: true}); err != nil {
+		return err
 	}
 	ch.say("deploy the stack echo: api (3 replicas, node.role != manager, dnsrr) and proxy (3 replicas) on ch03")
 	st := echoStack(ch.refs["echo"], ch.refs["proxy"])
