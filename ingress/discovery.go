@@ -34,8 +34,8 @@ func BuildSnapshot(services []swarmapi.Service, tasks []swarmapi.Task, networks 
 	snap := Snapshot{Endpoints: map[string][]Endpoint{}}
 	services = slices.Clone(services)
 	slices.SortFunc(services, func(a, b swarmapi.Service) int { return cmp.Compare(a.Spec.Name, b.Spec.Name) })
-	byID := map[string]string{}   // service ID → name, of the routed ones
-	netOf := map[string]string{}  // service ID → the shared network it is reached on
+	byID := map[string]string{}    // service ID → name, of the routed ones
+	netOf := map[string]string{}   // service ID → the shared network it is reached on
 	claimed := map[string]string{} // hosts+path → route name
 	for _, svc := range services {
 		name := svc.Spec.Name

@@ -423,6 +423,8 @@ func ruleTerm(s string) (name string, args []string, rest string, err error) {
 		args = append(args, rest[1:1+end])
 		rest = strings.TrimSpace(rest[2+end:])
 		switch {
+		case rest == "":
+			return "", nil, "", fmt.Errorf("%s( is not closed", name)
 		case strings.HasPrefix(rest, ","):
 			rest = rest[1:]
 		case strings.HasPrefix(rest, ")"):
