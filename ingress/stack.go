@@ -48,7 +48,7 @@ func Stack(o StackOptions) *stack.Stack {
 		PublishPort(swarmapi.PortConfig{TargetPort: 80, PublishedPort: uint32(port), PublishMode: swarmapi.PortConfigPublishModeHost}).
 		PublishPort(swarmapi.PortConfig{TargetPort: 8081, PublishedPort: uint32(admin), PublishMode: swarmapi.PortConfigPublishModeHost}).
 		Mount(mount.Mount{Type: mount.TypeBind, Source: "/var/run/docker.sock", Target: "/var/run/docker.sock"}).
-		StopGracePeriod(15*time.Second).
+		StopGracePeriod(15 * time.Second).
 		UpdateConfig(swarmapi.UpdateConfig{Parallelism: 1, Order: swarmapi.UpdateOrderStopFirst})
 	return st
 }
