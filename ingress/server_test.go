@@ -29,7 +29,7 @@ type taskSet struct {
 	delay atomic.Int64 // nanoseconds each answer waits
 }
 
-func newTaskSet(t *testing.T, n int) *taskSet {
+func newTaskSet(t testing.TB, n int) *taskSet {
 	t.Helper()
 	for try := 0; try < 20; try++ {
 		ts := &taskSet{hits: make([]atomic.Int64, n)}
@@ -110,7 +110,7 @@ func route(name, service string, port uint16, hosts []string, prefix string) ing
 }
 
 // waitHealthy waits until every task of every route is healthy.
-func waitHealthy(t *testing.T, s *ingress.Server, want int) {
+func waitHealthy(t testing.TB, s *ingress.Server, want int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {

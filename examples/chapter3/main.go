@@ -133,7 +133,10 @@ func (ch *chapter) chapter(ctx context.Context, c config, undo *cleanup) error {
 	if err := ch.service(ctx); err != nil {
 		return err
 	}
-	return ch.stack(ctx)
+	if err := ch.stack(ctx); err != nil {
+		return err
+	}
+	return ch.ingress(ctx, undo)
 }
 
 // setUp builds the two images and starts the lab with them and busybox in its registry.
@@ -158,6 +161,8 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 		Name: c.Name, Workers: c.Workers, Image: c.DindImage, RegistryImage: c.RegistryImage,
 		Push:  []string{tags["echo"], tags["proxy"], busybox},
 		Swarm: swarm.InitOptions{DefaultAddrPool: []string{"10.203.0.0/16"}, SubnetSize: 24},
+
+		Publish: []dind.Publish{{NodePort: ingressPort}}, // the ingress's port, on 127.0.0.1 of the host
 	})
 	if err != nil {
 		return err
@@ -272,7 +277,7 @@ func echoStack(echoRef, proxyRef string) *stack.Stack {
 	st.Service("api").Image(echoRef).Replicas(3).
 		Constraint("node.role != manager").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
 	st.Service("proxy").Image(proxyRef).Replicas(3).
-		Env("BACKEND_HOST", "echo_api:8080").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
+		Env("BACKEND_HOST", "echo_api:8080").Env("SERVICE_PORTS", "8080").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
 	return st
 }
 
