@@ -46,7 +46,7 @@ func TestBuildSnapshot(t *testing.T) {
 	}
 	tasks := []swarmapi.Task{
 		task("t1aaaaaaaaaaaaaa", "s1", 1, run, run, "web", "10.1.0.5/24"),
-		task("t2", "s1", 2, shut, run, "web", "10.1.0.6/24"),   // being stopped
+		task("t2", "s1", 2, shut, run, "web", "10.1.0.6/24"), // being stopped
 		task("t3", "s1", 3, run, swarmapi.TaskStateStarting, "web", "10.1.0.7/24"),
 		task("t4", "s2", 1, run, run, "web", "10.1.0.8/24"),
 		task("t5", "s3", 1, run, run, "web", "10.1.0.9/24"),
