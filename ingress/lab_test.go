@@ -146,7 +146,10 @@ func (il *ingressLab) rollingUpdates(t testing.TB, ctx context.Context, rate int
 	go func() { l.run(lctx, il.url, rate, "Hello Docker!!"); close(done) }()
 	begin := time.Now()
 	time.Sleep(time.Second)
-	for i := 0; i == 0 || time.Since(begin) < minLoad; i++ {
+	if len(orders) == 0 { // the baseline: load without an update
+		time.Sleep(minLoad)
+	}
+	for i := 0; len(orders) > 0 && (i == 0 || time.Since(begin) < minLoad); i++ {
 		for _, order := range orders {
 			ubegin := time.Now()
 			_, err := swarm.Update(ctx, il.lab.Manager.Client, "echo", func(s *swarmapi.ServiceSpec) error {
@@ -166,12 +169,25 @@ func (il *ingressLab) rollingUpdates(t testing.TB, ctx context.Context, rate int
 	time.Sleep(time.Second)
 	stop()
 	<-done
+	if m, err := getUntil(ctx, il.admin+"metrics", "berth_ingress", 5*time.Second); err == nil {
+		for line := range strings.SplitSeq(m, "\n") {
+			if strings.HasPrefix(line, "berth_ingress_task_errors_total") || strings.HasPrefix(line, "berth_ingress_errors_total") {
+				t.Logf("  %s", line)
+			}
+		}
+	}
 	return l
 }
 
 func (l *load) report(t testing.TB, what string) {
 	n, failed, p50, p99 := l.summary()
-	t.Logf("%s: %d requests, %d failed, p50 %s, p99 %s, codes %v", what, n, failed, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), l.codes)
+	slow := 0
+	for _, d := range l.latencies {
+		if d > 100*time.Millisecond {
+			slow++
+		}
+	}
+	t.Logf("%s: %d requests, %d failed, p50 %s, p99 %s, %d over 100ms, codes %v", what, n, failed, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), slow, l.codes)
 	for i, f := range l.failures {
 		if i == 10 {
 			t.Logf("  ... %d more", len(l.failures)-10)
@@ -195,6 +211,7 @@ func TestLab(t *testing.T) {
 	if err != nil {
 		t.Errorf("/metrics: %v\n%s", err, metrics)
 	}
+	il.rollingUpdates(t, ctx, 50, 3*time.Second).report(t, "50 req/s, no update (baseline)")
 	l := il.rollingUpdates(t, ctx, 50, 0, swarmapi.UpdateOrderStartFirst, swarmapi.UpdateOrderStopFirst)
 	l.report(t, "50 req/s during a start-first and a stop-first rolling update")
 	if n, failed, _, _ := l.summary(); failed != 0 || n < 100 {
@@ -209,6 +226,7 @@ func BenchmarkRollingUpdate(b *testing.B) {
 	ctx := testenv.Context(b, 10*time.Minute)
 	il := startIngressLab(b, ctx)
 	for b.Loop() {
+		il.rollingUpdates(b, ctx, 200, 10*time.Second).report(b, "200 req/s, no update (baseline)")
 		l := il.rollingUpdates(b, ctx, 200, 30*time.Second, swarmapi.UpdateOrderStartFirst, swarmapi.UpdateOrderStopFirst)
 		l.report(b, "200 req/s during rolling updates")
 		n, failed, p50, p99 := l.summary()
