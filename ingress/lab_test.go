@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +85,7 @@ func startIngressLab(t testing.TB, ctx context.Context) *ingressLab {
 		t.Fatalf("deploy the ingress stack: %v", err)
 	}
 	il := &ingressLab{lab: lab, url: "http://" + lab.Manager.PublishedAddr(80) + "/", admin: "http://" + lab.Manager.PublishedAddr(8081) + "/"}
-	body, err := getUntil(ctx, il.url, "Hello Docker!!", 60*time.Second)
+	body, err := testenv.GetUntil(ctx, il.url, "Hello Docker!!", 60*time.Second)
 	if err != nil {
 		t.Fatalf("GET %s through the ingress: %v\n%s", il.url, err, il.logs(ctx))
 	}
@@ -108,31 +105,6 @@ func (il *ingressLab) logs(ctx context.Context) string {
 		fmt.Fprintf(&b, "  %s\n", l.Text)
 	}
 	return b.String()
-}
-
-// getUntil GETs url until the answer is 200 with want in its body, or timeout.
-func getUntil(ctx context.Context, url, want string, timeout time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.Contains(string(b), want) {
-				return string(b), nil
-			}
-			err = fmt.Errorf("%s: %q", resp.Status, b)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return "", errors.Join(last, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
 }
 
 // rollingUpdates sends rate requests a second through the ingress while the echo service goes
@@ -169,7 +141,7 @@ func (il *ingressLab) rollingUpdates(t testing.TB, ctx context.Context, rate int
 	time.Sleep(time.Second)
 	stop()
 	<-done
-	if m, err := getUntil(ctx, il.admin+"metrics", "berth_ingress", 5*time.Second); err == nil {
+	if m, err := testenv.GetUntil(ctx, il.admin+"metrics", "berth_ingress", 5*time.Second); err == nil {
 		for line := range strings.SplitSeq(m, "\n") {
 			if strings.HasPrefix(line, "berth_ingress_task_errors_total") || strings.HasPrefix(line, "berth_ingress_errors_total") {
 				t.Logf("  %s", line)
@@ -203,11 +175,11 @@ func (l *load) report(t testing.TB, what string) {
 func TestLab(t *testing.T) {
 	ctx := testenv.Context(t, 8*time.Minute)
 	il := startIngressLab(t, ctx)
-	page, err := getUntil(ctx, il.admin, "echo.", 10*time.Second)
+	page, err := testenv.GetUntil(ctx, il.admin, "echo.", 10*time.Second)
 	if err != nil || !strings.Contains(page, "requests ") {
 		t.Errorf("stats page %s: %v\n%s", il.admin, err, page)
 	}
-	metrics, err := getUntil(ctx, il.admin+"metrics", `berth_ingress_requests_total{code="200",route="echo"}`, 10*time.Second)
+	metrics, err := testenv.GetUntil(ctx, il.admin+"metrics", `berth_ingress_requests_total{code="200",route="echo"}`, 10*time.Second)
 	if err != nil {
 		t.Errorf("/metrics: %v\n%s", err, metrics)
 	}
