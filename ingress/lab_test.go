@@ -207,15 +207,19 @@ func BenchmarkRollingUpdate(b *testing.B) {
 		b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 
-		// One replica, stop-first: for a moment there is no task at all; the requests wait
-		// for the new one (up to RetryTimeout) instead of failing.
+		// One replica: start-first keeps a task at all times; stop-first leaves a moment
+		// without any, when requests wait for the new task up to RetryTimeout (5s) and fail
+		// after.
 		if _, err := swarm.Scale(ctx, il.lab.Manager.Client, "echo", 1, swarm.ScaleOptions{Watch: swarm.WatchOptions{Stable: time.Second, Timeout: time.Minute}}); err != nil {
 			b.Fatal(err)
 		}
-		one := il.rollingUpdates(b, ctx, 200, 0, swarmapi.UpdateOrderStopFirst)
-		one.report(b, "200 req/s, 1 replica, stop-first update")
-		_, failed1, _, p99one := one.summary()
-		b.ReportMetric(float64(failed1), "failed-1replica")
-		b.ReportMetric(float64(p99one.Microseconds())/1000, "p99-ms-1replica")
+		for _, order := range []swarmapi.UpdateOrder{swarmapi.UpdateOrderStartFirst, swarmapi.UpdateOrderStopFirst} {
+			one := il.rollingUpdates(b, ctx, 200, 0, order)
+			one.report(b, "200 req/s, 1 replica, "+string(order)+" update")
+			_, failed1, _, p99one := one.summary()
+			b.ReportMetric(float64(failed1), "failed-1replica-"+string(order))
+			b.ReportMetric(float64(p99one.Microseconds())/1000, "p99-ms-1replica-"+string(order))
+		}
+		b.Logf("the ingress's log (when tasks left and joined):\n%s", il.logs(ctx))
 	}
 }
