@@ -140,6 +140,15 @@ func parseCommon(p *berth.Problems, base string, labels, envs map[string]string,
 			p.Add(base+k, "unknown label: use %s", strings.Join(known, ", ")+", "+LabelRouters+"NAME.rule or .port")
 		}
 	}
+	portOK := parsePorts(p, base, labels, envs, r)
+	parseMatch(p, base, labels, envs, r)
+	parseBehaviour(p, base, labels, r)
+	return portOK
+}
+
+// parsePorts sets the backend port from SERVICE_PORTS, then berth.ingress.port; it reports
+// whether the port is usable (unset or valid).
+func parsePorts(p *berth.Problems, base string, labels, envs map[string]string, r *Route) bool {
 	portOK := true
 	if sp := envs[EnvServicePorts]; sp != "" {
 		port, err := parsePort(strings.TrimSpace(strings.Split(sp, ",")[0]))
@@ -157,6 +166,11 @@ func parseCommon(p *berth.Problems, base string, labels, envs map[string]string,
 		}
 		r.Port = port
 	}
+	return portOK
+}
+
+// parseMatch sets the hosts and path from VIRTUAL_HOST, then berth.ingress.host and .path.
+func parseMatch(p *berth.Problems, base string, labels, envs map[string]string, r *Route) {
 	if vh := envs[EnvVirtualHost]; vh != "" {
 		hosts, prefix, err := ParseVirtualHost(vh)
 		if err != nil {
@@ -180,6 +194,10 @@ func parseCommon(p *berth.Problems, base string, labels, envs map[string]string,
 			r.PathPrefix = cleanPrefix(v)
 		}
 	}
+}
+
+// parseBehaviour sets the balance and the health check.
+func parseBehaviour(p *berth.Problems, base string, labels map[string]string, r *Route) {
 	if v, ok := labels[LabelBalance]; ok {
 		switch Balance(v) {
 		case RoundRobin, LeastConn:
@@ -203,7 +221,6 @@ func parseCommon(p *berth.Problems, base string, labels, envs map[string]string,
 			r.Health.Interval = d
 		}
 	}
-	return portOK
 }
 
 // routerNames lists the NAMEs of berth.ingress.http.routers.NAME.* labels, sorted.
