@@ -208,8 +208,7 @@ func BenchmarkRollingUpdate(b *testing.B) {
 		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 
 		// One replica: start-first keeps a task at all times; stop-first leaves a moment
-		// without any, when requests wait for the new task up to RetryTimeout (5s) and fail
-		// after.
+		// without any, when requests wait for the new task (up to RetryTimeout, 15s).
 		if _, err := swarm.Scale(ctx, il.lab.Manager.Client, "echo", 1, swarm.ScaleOptions{Watch: swarm.WatchOptions{Stable: time.Second, Timeout: time.Minute}}); err != nil {
 			b.Fatal(err)
 		}

@@ -32,7 +32,8 @@ type Options struct {
 	// reads on every service event (the engine sends no task events); 0 means 500ms.
 	TaskInterval time.Duration
 	// RetryTimeout bounds how long a request waits for a healthy task and retries on others
-	// when one refuses the connection; 0 means 5s.
+	// when one refuses the connection; 0 means 15s, longer than the moment without any task
+	// that a stop-first update of a single replica leaves (about 7s on a loaded lab).
 	RetryTimeout time.Duration
 	// DialTimeout bounds a connection to a task; a task that is gone does not always refuse,
 	// its address may just not answer. 0 means 1s.
@@ -83,7 +84,7 @@ func (o Options) withDefaults() Options {
 		o.TaskInterval = 500 * time.Millisecond
 	}
 	if o.RetryTimeout == 0 {
-		o.RetryTimeout = 5 * time.Second
+		o.RetryTimeout = 15 * time.Second
 	}
 	if o.DialTimeout == 0 {
 		o.DialTimeout = time.Second

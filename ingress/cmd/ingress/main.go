@@ -25,7 +25,7 @@ func main() {
 	flag.StringVar(&o.Addr, "addr", ":80", "listen address")
 	flag.StringVar(&o.AdminAddr, "admin", ":8081", "stats page and /metrics address (- for none)")
 	flag.DurationVar(&o.TaskInterval, "task-interval", 0, "how often tasks are read again (default 500ms)")
-	flag.DurationVar(&o.RetryTimeout, "retry-timeout", 0, "how long a request waits for a healthy task (default 5s)")
+	flag.DurationVar(&o.RetryTimeout, "retry-timeout", 0, "how long a request waits for a healthy task (default 15s)")
 	flag.Parse()
 	for n := range strings.SplitSeq(*networks, ",") {
 		if n = strings.TrimSpace(n); n != "" {
