@@ -26,18 +26,25 @@ type taskSet struct {
 	srvs  []*http.Server
 	lns   []net.Listener
 	hits  []atomic.Int64
-	delay atomic.Int64 // nanoseconds each answer waits
+	drop  []atomic.Bool // the task closes the connection without an answer
+	delay atomic.Int64  // nanoseconds each answer waits
 }
 
 func newTaskSet(t testing.TB, n int) *taskSet {
 	t.Helper()
 	for try := 0; try < 20; try++ {
-		ts := &taskSet{hits: make([]atomic.Int64, n)}
+		ts := &taskSet{hits: make([]atomic.Int64, n), drop: make([]atomic.Bool, n)}
 		if ts.listen(n) {
 			for i := range n {
 				i := i
 				srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					ts.hits[i].Add(1)
+					if ts.drop[i].Load() {
+						if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+							c.Close()
+						}
+						return
+					}
 					time.Sleep(time.Duration(ts.delay.Load()))
 					fmt.Fprintf(w, "task %d host %s path %s\n", i, r.Host, r.URL.Path)
 				})}
@@ -384,5 +391,37 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	if err := (ingress.Options{AdminAddr: "-", Addr: ":8080"}).Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// A task that drops the connection before answering costs a GET nothing (it is retried on
+// the other task), while a POST with a body is sent once and answers 502.
+func TestRetryIdempotentOnly(t *testing.T) {
+	ts := newTaskSet(t, 2)
+	ts.drop[0].Store(true)
+	s, front := newServer(t, ingress.Options{})
+	r := route("r", "svc", ts.port, nil, "/") // TCP checks: task 0 accepts, so it stays in
+	s.Update(ingress.Snapshot{Routes: []ingress.Route{r}, Endpoints: map[string][]ingress.Endpoint{"svc": ts.endpoints("svc")}})
+	waitHealthy(t, s, 2)
+	for i := range 10 {
+		if code, body := get(t, front.Client(), front.URL, ""); code != 200 || !strings.HasPrefix(body, "task 1") {
+			t.Fatalf("GET %d: %d %q", i, code, body)
+		}
+	}
+	if ts.hits[0].Load() == 0 {
+		t.Fatal("no GET reached the dropping task: the test proves nothing")
+	}
+	codes := map[int]int{}
+	for range 4 {
+		resp, err := front.Client().Post(front.URL, "text/plain", strings.NewReader("order 1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+	}
+	if codes[http.StatusBadGateway] == 0 || codes[200] == 0 {
+		t.Errorf("POSTs with a body: %v; want some 502 (sent once to the dropping task) and some 200", codes)
 	}
 }
