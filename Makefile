@@ -32,3 +32,5 @@ build:
 bench: engine fixtures
 	BERTH_REQUIRE_ENGINE=1 $(GO) test -run '^$$' -bench . -benchtime 1x ./stack ./cron
 	bash hack/bench-volume.sh
+	BERTH_REQUIRE_ENGINE=1 $(GO) test -run '^$$' -bench RollingUpdate -benchtime 1x -timeout 20m -v ./ingress
+	$(GO) test -run '^$$' -bench Proxy -cpu 1 -benchtime 3s ./ingress

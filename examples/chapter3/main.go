@@ -134,7 +134,10 @@ func (ch *chapter) chapter(ctx context.Context, c config, undo *cleanup) error {
 	if err := ch.service(ctx); err != nil {
 		return err
 	}
-	return ch.stack(ctx)
+	if err := ch.stack(ctx); err != nil {
+		return err
+	}
+	return ch.ingress(ctx, undo)
 }
 
 // setUp builds the two images and starts the lab with them and busybox in its registry.
@@ -156,9 +159,12 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	}
 	ch.say("start lab %s: a registry, a manager and %d workers, and push the images", c.Name, c.Workers)
 	lab, err := dind.Start(ctx, ch.host, dind.Options{
-		Name: c.Name, Workers: c.Workers, Image: c.DindImage, RegistryImage: c.RegistryImage, Publish: []dind.Publish{visualizerPublish},
+		Name: c.Name, Workers: c.Workers, Image: c.DindImage, RegistryImage: c.RegistryImage,
 		Push:  []string{tags["echo"], tags["proxy"], busybox},
 		Swarm: swarm.InitOptions{DefaultAddrPool: []string{"10.203.0.0/16"}, SubnetSize: 24},
+
+		// The visualizer's and the ingress's ports, on 127.0.0.1 of the host.
+		Publish: []dind.Publish{visualizerPublish, {NodePort: ingressPort}},
 	})
 	if err != nil {
 		return err
@@ -273,7 +279,7 @@ func echoStack(echoRef, proxyRef string) *stack.Stack {
 	st.Service("api").Image(echoRef).Replicas(3).
 		Constraint("node.role != manager").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
 	st.Service("proxy").Image(proxyRef).Replicas(3).
-		Env("BACKEND_HOST", "echo_api:8080").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
+		Env("BACKEND_HOST", "echo_api:8080").Env("SERVICE_PORTS", "8080").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
 	return st
 }
 

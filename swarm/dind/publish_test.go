@@ -1,12 +1,8 @@
 package dind_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -97,34 +93,8 @@ func TestPublish(t *testing.T) {
 	if _, err := swarm.Create(ctx, lab.Manager.Client, svc, swarm.CreateOptions{Wait: true}); err != nil {
 		t.Fatalf("create web: %v", err)
 	}
-	body, err := getUntil(ctx, "http://"+addr+"/", 30*time.Second)
+	body, err := testenv.GetUntil(ctx, "http://"+addr+"/", "", 30*time.Second)
 	if err != nil || strings.TrimSpace(body) != "published" {
 		t.Errorf("GET http://%s/ = %q, %v; want published", addr, body, err)
-	}
-}
-
-// getUntil retries a GET of url until it answers 200 or the timeout passes: the task's port
-// binding comes up a moment after swarm reports it running.
-func getUntil(ctx context.Context, url string, timeout time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			b, rerr := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && rerr == nil {
-				return string(b), nil
-			}
-			err = errors.Join(fmt.Errorf("status %s", resp.Status), rerr)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return "", errors.Join(last, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
 	}
 }
