@@ -20,8 +20,8 @@ import (
 
 // Labels that berth puts on the containers it runs for jobs.
 const (
-	LabelJob = "berth.cron.job" // the job's name
-	LabelRun = "berth.cron.run" // the run's sequence number
+	LabelJob = berth.LabelPrefix + "cron.job" // the job's name
+	LabelRun = berth.LabelPrefix + "cron.run" // the run's sequence number
 )
 
 // cleanupTimeout bounds the removal of a run's container after the run ended or was cancelled.

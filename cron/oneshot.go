@@ -1,19 +1,18 @@
 package cron
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/image"
 	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
@@ -160,56 +159,21 @@ func Container(ctx context.Context, eng ContainerEngine, c CronTab) (*CronContai
 	return cc, nil
 }
 
-// build builds tag from the files with the classic builder, without pulling.
+// build builds tag from the files with image.Build (the classic builder, no pull); the task
+// scripts are executable.
 func build(ctx context.Context, eng ContainerEngine, tag string, files map[string][]byte) error {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		mode := int64(0o644)
+	var src image.Files
+	for _, n := range slices.Sorted(maps.Keys(files)) {
+		mode := fs.FileMode(0o644)
 		if strings.HasPrefix(n, "tasks/") {
 			mode = 0o755
 		}
-		hdr := &tar.Header{Name: n, Mode: mode, Size: int64(len(files[n])), ModTime: time.Unix(0, 0)}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		tw.Write(files[n])
+		src = append(src, image.File{Name: n, Mode: mode, Data: files[n]})
 	}
-	if err := tw.Close(); err != nil {
-		return err
+	if _, err := image.Wait(image.Build(ctx, eng, src, image.BuildOptions{Tags: []string{tag}})); err != nil {
+		return fmt.Errorf("cron: %w", err)
 	}
-	res, err := eng.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
-	if err != nil {
-		return fmt.Errorf("cron: build %s: %w", tag, err)
-	}
-	defer res.Body.Close()
-	return buildError(res.Body, tag)
-}
-
-// buildError reads a build's JSON message stream and returns the error it reports.
-func buildError(r io.Reader, tag string) error {
-	dec := json.NewDecoder(r)
-	var out strings.Builder
-	for {
-		var m struct {
-			Stream string `json:"stream"`
-			Error  string `json:"error"`
-		}
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("cron: build %s: %w", tag, err)
-		}
-		out.WriteString(m.Stream)
-		if m.Error != "" {
-			return fmt.Errorf("cron: build %s: %s\n%s", tag, m.Error, out.String())
-		}
-	}
+	return nil
 }
 
 // Log returns the tasks' output collected so far (the log file, read with an exec, as

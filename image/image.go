@@ -2,8 +2,6 @@ package image
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
@@ -165,17 +163,13 @@ func Load(ctx context.Context, cli client.ImageAPIClient, r io.Reader) ([]string
 // Auth is the registry credential of a push or pull.
 type Auth = registry.AuthConfig
 
-// encodeAuth encodes a credential as the X-Registry-Auth header wants it; no credential is
-// sent as "{}", as the Docker CLI does (the engine refuses a push without the header).
+// encodeAuth encodes a credential with berth.EncodeAuth; no credential is sent as "{}", as
+// the Docker CLI does (the engine refuses a push without the header).
 func encodeAuth(a *Auth) (string, error) {
 	if a == nil {
 		a = &Auth{}
 	}
-	b, err := json.Marshal(a)
-	if err != nil {
-		return "", err
-	}
-	return base64.URLEncoding.EncodeToString(b), nil
+	return berth.EncodeAuth(a)
 }
 
 // PushOptions says how to push.

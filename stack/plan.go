@@ -12,6 +12,8 @@ import (
 	"github.com/moby/moby/api/types/network"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
+
+	"github.com/berthdev/berth"
 )
 
 // Client is what planning, applying and watching a stack need of an Engine API client (a
@@ -33,8 +35,8 @@ type DeployClient = Client
 // Labels berth sets on the secrets and configs it creates, to find them again and to tell
 // whether their content changed (swarm never returns a secret's data).
 const (
-	LabelObject      = "dev.berth.stack.object"       // the name the stack gives the object ("echo_key")
-	LabelContentHash = "dev.berth.stack.content-hash" // "sha256:HEX" of the data
+	LabelObject      = berth.LabelPrefix + "stack.object"       // the name the stack gives the object ("echo_key")
+	LabelContentHash = berth.LabelPrefix + "stack.content-hash" // "sha256:HEX" of the data
 )
 
 // Op is what an action does.

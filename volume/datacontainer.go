@@ -14,7 +14,7 @@ import (
 )
 
 // DataContainerLabel marks the data-volume containers that CreateDataContainer makes.
-const DataContainerLabel = "dev.berth.volume.data-container"
+const DataContainerLabel = berth.LabelPrefix + "volume.data-container"
 
 // DataContainerOptions describe a data-volume container.
 type DataContainerOptions struct {

@@ -27,7 +27,7 @@ import (
 func newTestVolume(t *testing.T, cli *client.Client) string {
 	t.Helper()
 	name := testenv.Name(t, "bv")
-	if _, err := New(name).Label("dev.berth.test", "1").Create(context.Background(), cli); err != nil {
+	if _, err := New(name).Label("berth.test", "1").Create(context.Background(), cli); err != nil {
 		t.Fatal(err)
 	}
 	removeVolumeAtEnd(t, cli, name)
@@ -52,7 +52,7 @@ func startBusybox(t *testing.T, cli *client.Client, hc *container.HostConfig, sc
 	hc.NetworkMode = "none"
 	res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       testenv.Name(t, "bb"),
-		Config:     &container.Config{Image: img, Cmd: []string{"sh", "-c", script}, Labels: map[string]string{"dev.berth.test": "1"}},
+		Config:     &container.Config{Image: img, Cmd: []string{"sh", "-c", script}, Labels: map[string]string{"berth.test": "1"}},
 		HostConfig: hc,
 	})
 	if err != nil {
@@ -379,17 +379,17 @@ func TestVolumeCRUD(t *testing.T) {
 	name := testenv.Name(t, "bv")
 	removeVolumeAtEnd(t, cli, name)
 	run := testenv.Name(t, "run")
-	v, err := New(name).Driver("local").Option("type", "tmpfs").Option("device", "tmpfs").Label("dev.berth.test", run).Create(ctx, cli)
+	v, err := New(name).Driver("local").Option("type", "tmpfs").Option("device", "tmpfs").Label("berth.test", run).Create(ctx, cli)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Name != name || v.Options["type"] != "tmpfs" || v.Labels["dev.berth.test"] != run {
+	if v.Name != name || v.Options["type"] != "tmpfs" || v.Labels["berth.test"] != run {
 		t.Errorf("created %+v", v)
 	}
 	if got, err := Inspect(ctx, cli, name); err != nil || got.Name != name {
 		t.Errorf("Inspect = %+v, %v", got, err)
 	}
-	list, err := List(ctx, cli, ListOptions{Labels: map[string]string{"dev.berth.test": run}})
+	list, err := List(ctx, cli, ListOptions{Labels: map[string]string{"berth.test": run}})
 	if err != nil || len(list) != 1 || list[0].Name != name {
 		t.Errorf("List = %v, %v", list, err)
 	}

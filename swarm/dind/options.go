@@ -14,10 +14,10 @@ import (
 
 // LabelLab is the label every container, network and volume of a lab carries, with the lab's
 // name as value. Remove finds what to delete by it.
-const LabelLab = "berth.lab"
+const LabelLab = berth.LabelPrefix + "lab"
 
 // LabelRole says what a lab container is: manager, worker or registry.
-const LabelRole = "berth.lab.role"
+const LabelRole = berth.LabelPrefix + "lab.role"
 
 // DefaultName is the lab name when Options.Name is empty.
 const DefaultName = "berth-lab"
