@@ -2,6 +2,7 @@ package cron
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/image"
-	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
@@ -36,9 +36,8 @@ type CronTab struct {
 	Name string
 	// Tasks are the crontab's entries (at least one).
 	Tasks []CronEntry
-	// Base is the image to build from: one with busybox crond and sh. Empty means the berth
-	// busybox fixture when the engine has it, busybox:latest otherwise. The build never pulls
-	// a base image the engine already has.
+	// Base is the image to build from: one with busybox crond and sh; DefaultBase when empty.
+	// The build never pulls a base image the engine already has.
 	Base string
 	// Image is the tag of the built image ("berth-cron/NAME:latest" when empty).
 	Image string
@@ -57,6 +56,9 @@ type CronEntry struct {
 	Schedule string // e.g. "*/5 * * * *"
 	Script   string // sh script body; "#!/bin/sh" is added when missing
 }
+
+// DefaultBase is the image a CronTab builds from when its Base is empty.
+const DefaultBase = "busybox:latest"
 
 // LogPath is where, inside the container, the tasks' output is appended (each line prefixed
 // by nothing: the scripts write what they write).
@@ -129,13 +131,7 @@ func Container(ctx context.Context, eng ContainerEngine, c CronTab) (*CronContai
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	base := c.Base
-	if base == "" {
-		var err error
-		if base, err = fixtures.Busybox.Resolve(ctx, eng); err != nil {
-			return nil, fmt.Errorf("cron: resolve the busybox image: %w", err)
-		}
-	}
+	base := cmp.Or(c.Base, DefaultBase)
 	img := c.Image
 	if img == "" {
 		img = "berth-cron/" + strings.ToLower(c.Name) + ":latest"

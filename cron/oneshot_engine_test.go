@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
@@ -20,6 +21,7 @@ func TestCronContainer(t *testing.T) {
 	t.Cleanup(func() { cli.VolumeRemove(context.Background(), vol, client.VolumeRemoveOptions{Force: true}) })
 	c, err := Container(ctx, cli, CronTab{
 		Name: name,
+		Base: testenv.Image(t, cli, fixtures.Busybox),
 		Tasks: []CronEntry{
 			{Name: "stamp", Schedule: "* * * * *", Script: `echo "stamp $(date +%s) $GREETING"; date >> /data/stamps`},
 			{Name: "fails", Schedule: "* * * * *", Script: "echo fails-to-stderr >&2; exit 1"},

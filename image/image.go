@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/internal/msgstream"
 	"github.com/distribution/reference"
@@ -64,6 +66,24 @@ func Inspect(ctx context.Context, cli client.ImageAPIClient, ref string) (Info, 
 		info.Created = t
 	}
 	return info, nil
+}
+
+// FirstPresent returns the first of refs that the engine has, without pulling anything: a
+// program that ships its own build of an image ("berth-fixtures/busybox:local") names it before
+// the public one ("busybox:latest"). With none present the error names every reference and
+// cerrdefs.IsNotFound is true for it.
+func FirstPresent(ctx context.Context, cli client.ImageAPIClient, refs ...string) (string, error) {
+	for _, ref := range refs {
+		_, err := cli.ImageInspect(ctx, ref)
+		switch {
+		case err == nil:
+			return ref, nil
+		case !cerrdefs.IsNotFound(err):
+			return "", fmt.Errorf("inspect image %s: %w", ref, err)
+		}
+	}
+	return "", fmt.Errorf("none of the images %s is on the engine (nothing is pulled: load or build one first): %w",
+		strings.Join(refs, ", "), cerrdefs.ErrNotFound)
 }
 
 // Tag gives the image source the additional reference target.

@@ -19,7 +19,7 @@ import (
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/cron"
-	"github.com/berthdev/berth/internal/fixtures"
+	berthimage "github.com/berthdev/berth/image"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
@@ -40,7 +40,7 @@ func run(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	defer cli.Close()
-	image, err := fixtures.Busybox.Resolve(ctx, cli)
+	image, err := berthimage.FirstPresent(ctx, cli, "berth-fixtures/busybox:local", "busybox:latest")
 	if err != nil {
 		return err
 	}

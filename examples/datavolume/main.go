@@ -26,7 +26,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/berthdev/berth"
-	"github.com/berthdev/berth/internal/fixtures"
+	"github.com/berthdev/berth/image"
 	"github.com/berthdev/berth/volume"
 )
 
@@ -66,7 +66,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer cli.Close()
-	img, err := fixtures.Busybox.Resolve(ctx, cli)
+	img, err := image.FirstPresent(ctx, cli, "berth-fixtures/busybox:local", "busybox:latest")
 	if err != nil {
 		return err
 	}

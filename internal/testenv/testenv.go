@@ -39,7 +39,7 @@ func Engine(t testing.TB) *client.Client {
 		shared, connectErr = berth.Connect(ctx)
 	})
 	if connectErr != nil {
-		unavailable(t, connectErr.Error())
+		unavailable(t, connectErr.Error()+"; `make engine` installs and starts one")
 	}
 	return shared
 }
