@@ -54,7 +54,7 @@ func (t *ContainerTask) Validate() error {
 	}
 	for i, e := range t.Env {
 		if e == "" || e[0] == '=' {
-			p.Add("env/"+strconv.Itoa(i), "%q is not KEY=VALUE", e)
+			p.Add(fmt.Sprintf("env[%d]", i), "%q is not KEY=VALUE", e)
 		}
 	}
 	return p.Err()

@@ -100,7 +100,7 @@ func ExampleContainer() {
 	if err != nil {
 		panic(err)
 	}
-	c, err := cron.Container(ctx, cli, cron.CronTab{Name: "stamper", Tasks: []cron.CronEntry{
+	c, err := cron.Container(ctx, cli, cron.Tab{Name: "stamper", Tasks: []cron.Entry{
 		{Name: "stamp", Schedule: "* * * * *", Script: "date >> /data/stamps"},
 	}})
 	if err != nil {

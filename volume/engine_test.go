@@ -393,13 +393,13 @@ func TestVolumeCRUD(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Name != name {
 		t.Errorf("List = %v, %v", list, err)
 	}
-	if err := Remove(ctx, cli, name, false); err != nil {
+	if err := Remove(ctx, cli, name, RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Inspect(ctx, cli, name); !cerrdefs.IsNotFound(err) {
 		t.Errorf("Inspect after Remove = %v; want not found", err)
 	}
-	if err := Remove(ctx, cli, name, false); !cerrdefs.IsNotFound(err) {
+	if err := Remove(ctx, cli, name, RemoveOptions{}); !cerrdefs.IsNotFound(err) {
 		t.Errorf("Remove of a missing volume = %v; want not found", err)
 	}
 }

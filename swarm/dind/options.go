@@ -57,8 +57,8 @@ type Options struct {
 	Workers int
 	// Image is the Docker-in-Docker image of the nodes; DefaultImage (docker:dind) when empty.
 	// It is never pulled: it must be on the engine. Its entrypoint must run dockerd with the
-	// arguments it is given and
-	// listen on tcp://0.0.0.0:2375 without TLS (docker:dind does, given DOCKER_TLS_CERTDIR="").
+	// arguments it is given and listen on tcp://0.0.0.0:2375 without TLS (docker:dind does,
+	// given DOCKER_TLS_CERTDIR="").
 	Image string
 	// RegistryImage is the registry image; DefaultRegistryImage (registry:2) when empty. It is
 	// never pulled either.
@@ -107,7 +107,7 @@ func (o Options) Validate() error {
 	validatePublish(&p, o)
 	for i, img := range o.Push {
 		if _, _, err := splitRef(img); err != nil {
-			p.Add(fmt.Sprintf("lab/push/%d", i), "%q is not an image reference: %v", img, err)
+			p.Add(fmt.Sprintf("lab/push[%d]", i), "%q is not an image reference: %v", img, err)
 		}
 	}
 	return p.Err()
