@@ -79,11 +79,11 @@ type Action struct {
 	Changes []Change         `json:"changes,omitempty"` // per-field summary (update)
 	Diff    string           `json:"diff,omitempty"`    // go-cmp diff of the specs, -live +desired (update)
 
-	service *swarmapi.ServiceSpec        // desired spec (service create, update)
-	network *client.NetworkCreateOptions // network create
-	secret  *swarmapi.SecretSpec         // secret create, update
-	config  *swarmapi.ConfigSpec         // config create, update
-	auth    string                       // service: encoded registry auth for its image
+	service *swarmapi.ServiceSpec  // desired spec (service create, update)
+	network *network.CreateRequest // network create
+	secret  *swarmapi.SecretSpec   // secret create, update
+	config  *swarmapi.ConfigSpec   // config create, update
+	auth    string                 // service: encoded registry auth for its image
 }
 
 // Writes tells whether the action writes to the engine.
@@ -358,7 +358,7 @@ func (pr *planner) pruneNetworks() {
 }
 
 // networkDiff names the settings in which a live network differs from the stack's.
-func networkDiff(cur network.Summary, want client.NetworkCreateOptions) string {
+func networkDiff(cur network.Summary, want network.CreateRequest) string {
 	var out []string
 	if d := cmp.Or(want.Driver, "overlay"); cur.Driver != "" && cur.Driver != d {
 		out = append(out, fmt.Sprintf("driver %s, want %s", cur.Driver, d))
