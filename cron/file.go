@@ -157,7 +157,7 @@ func (c *FileContainer) task(path string, p *berth.Problems) *ContainerTask {
 	for i, v := range c.Volumes {
 		m, err := parseVolume(v)
 		if err != nil {
-			p.Add(fmt.Sprintf("%s/volumes/%d", path, i), "%q: %v; accepted: VOLUME:/target[:ro] or /host/path:/target[:ro]", v, err)
+			p.Add(fmt.Sprintf("%s/volumes[%d]", path, i), "%q: %v; accepted: VOLUME:/target[:ro] or /host/path:/target[:ro]", v, err)
 			continue
 		}
 		t.Mounts = append(t.Mounts, m)

@@ -58,7 +58,7 @@ jobs:
     overlap: maybe
 `))
 	for _, want := range []string{
-		"cron/jobs/a/schedule", "cron/jobs/a/timeout", "cron/jobs/a/container/volumes/0", "cron/jobs/a/task: 2 of container",
+		"cron/jobs/a/schedule", "cron/jobs/a/timeout", "cron/jobs/a/container/volumes[0]", "cron/jobs/a/task: 2 of container",
 		"cron/jobs/#2/schedule", "cron/jobs/#2/overlap", "cron/jobs/#2/task: missing",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -2,13 +2,13 @@ package image
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
 	"strings"
 	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/internal/msgstream"
@@ -66,6 +66,24 @@ func Inspect(ctx context.Context, cli client.ImageAPIClient, ref string) (Info, 
 		info.Created = t
 	}
 	return info, nil
+}
+
+// FirstPresent returns the first of refs that the engine has, without pulling anything: a
+// program that ships its own build of an image ("berth-fixtures/busybox:local") names it before
+// the public one ("busybox:latest"). With none present the error names every reference and
+// cerrdefs.IsNotFound is true for it.
+func FirstPresent(ctx context.Context, cli client.ImageAPIClient, refs ...string) (string, error) {
+	for _, ref := range refs {
+		_, err := cli.ImageInspect(ctx, ref)
+		switch {
+		case err == nil:
+			return ref, nil
+		case !cerrdefs.IsNotFound(err):
+			return "", fmt.Errorf("inspect image %s: %w", ref, err)
+		}
+	}
+	return "", fmt.Errorf("none of the images %s is on the engine (nothing is pulled: load or build one first): %w",
+		strings.Join(refs, ", "), cerrdefs.ErrNotFound)
 }
 
 // Tag gives the image source the additional reference target.
@@ -165,17 +183,13 @@ func Load(ctx context.Context, cli client.ImageAPIClient, r io.Reader) ([]string
 // Auth is the registry credential of a push or pull.
 type Auth = registry.AuthConfig
 
-// encodeAuth encodes a credential as the X-Registry-Auth header wants it; no credential is
-// sent as "{}", as the Docker CLI does (the engine refuses a push without the header).
+// encodeAuth encodes a credential with berth.EncodeAuth; no credential is sent as "{}", as
+// the Docker CLI does (the engine refuses a push without the header).
 func encodeAuth(a *Auth) (string, error) {
 	if a == nil {
 		a = &Auth{}
 	}
-	b, err := json.Marshal(a)
-	if err != nil {
-		return "", err
-	}
-	return base64.URLEncoding.EncodeToString(b), nil
+	return berth.EncodeAuth(a)
 }
 
 // PushOptions says how to push.

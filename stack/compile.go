@@ -13,7 +13,6 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	swarmapi "github.com/moby/moby/api/types/swarm"
-	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/versions"
 )
 
@@ -37,13 +36,15 @@ type ServiceSpec struct {
 }
 
 // NetworkSpec is a network the stack's services use. External networks are not created;
-// Deploy checks that they exist. Options.Driver is empty when the stack names none (Deploy
-// then uses overlay, as the Docker CLI does).
+// Deploy checks that they exist. Options is the Engine API's create request (an API type, not
+// the client's options, so that the compiled Spec marshals the same across client versions);
+// its Driver is empty when the stack names none (Deploy then uses overlay, as the Docker CLI
+// does).
 type NetworkSpec struct {
-	Key      string                      `json:"key"`
-	Name     string                      `json:"name"`
-	External bool                        `json:"external,omitempty"`
-	Options  client.NetworkCreateOptions `json:"options"`
+	Key      string                `json:"key"`
+	Name     string                `json:"name"`
+	External bool                  `json:"external,omitempty"`
+	Options  network.CreateRequest `json:"options"`
 }
 
 // VolumeSpec is a named volume of the stack: swarm creates it on the nodes from the mounts'
@@ -299,7 +300,7 @@ func (c *compiler) networks(used map[string]bool) []NetworkSpec {
 		}
 		ns := NetworkSpec{Key: key, Name: c.stack.networkName(key, n), External: n.external}
 		if !n.external {
-			ns.Options = c.networkOptions(n)
+			ns.Options = c.networkOptions(ns.Name, n)
 		}
 		out = append(out, ns)
 	}
@@ -307,8 +308,9 @@ func (c *compiler) networks(used map[string]bool) []NetworkSpec {
 	return out
 }
 
-func (c *compiler) networkOptions(n *Network) client.NetworkCreateOptions {
-	o := client.NetworkCreateOptions{
+func (c *compiler) networkOptions(name string, n *Network) network.CreateRequest {
+	o := network.CreateRequest{
+		Name:       name,
 		Labels:     c.stack.addLabel(n.labels),
 		Driver:     n.driver,
 		Options:    maps.Clone(n.driverOpts),

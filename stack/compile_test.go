@@ -72,9 +72,7 @@ func specJSON(t *testing.T, spec *stack.Spec) []byte {
 
 func TestGoldenCompose(t *testing.T) {
 	t.Setenv("BERTH_CONF_PREFIX", "golden")
-	files, _ := filepath.Glob("testdata/conformance/*.yml")
-	more, _ := filepath.Glob("testdata/compose/*.yml")
-	for _, file := range append(files, more...) {
+	for _, file := range composeFiles(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".yml")
 		t.Run(name, func(t *testing.T) {
 			st, err := stack.Load(context.Background(), "demo", file)

@@ -28,13 +28,8 @@ import (
 // registry on loopback that need not exist.
 func TestConformance(t *testing.T) {
 	cli := testenv.Swarm(t)
-	if _, err := exec.LookPath("docker"); err != nil {
-		if testenv.Required() {
-			t.Fatalf("conformance needs the docker CLI: %v", err)
-		}
-		t.Skip("no docker CLI")
-	}
-	files, _ := filepath.Glob("testdata/conformance/*.yml")
+	testenv.DockerCLI(t)
+	files := composeFiles(t)
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".yml"), func(t *testing.T) {
 			ctx := testenv.Context(t, 3*time.Minute)

@@ -12,6 +12,8 @@ import (
 	"github.com/moby/moby/api/types/network"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
+
+	"github.com/berthdev/berth"
 )
 
 // Client is what planning, applying and watching a stack need of an Engine API client (a
@@ -33,8 +35,8 @@ type DeployClient = Client
 // Labels berth sets on the secrets and configs it creates, to find them again and to tell
 // whether their content changed (swarm never returns a secret's data).
 const (
-	LabelObject      = "dev.berth.stack.object"       // the name the stack gives the object ("echo_key")
-	LabelContentHash = "dev.berth.stack.content-hash" // "sha256:HEX" of the data
+	LabelObject      = berth.LabelPrefix + "stack.object"       // the name the stack gives the object ("echo_key")
+	LabelContentHash = berth.LabelPrefix + "stack.content-hash" // "sha256:HEX" of the data
 )
 
 // Op is what an action does.
@@ -77,11 +79,11 @@ type Action struct {
 	Changes []Change         `json:"changes,omitempty"` // per-field summary (update)
 	Diff    string           `json:"diff,omitempty"`    // go-cmp diff of the specs, -live +desired (update)
 
-	service *swarmapi.ServiceSpec        // desired spec (service create, update)
-	network *client.NetworkCreateOptions // network create
-	secret  *swarmapi.SecretSpec         // secret create, update
-	config  *swarmapi.ConfigSpec         // config create, update
-	auth    string                       // service: encoded registry auth for its image
+	service *swarmapi.ServiceSpec  // desired spec (service create, update)
+	network *network.CreateRequest // network create
+	secret  *swarmapi.SecretSpec   // secret create, update
+	config  *swarmapi.ConfigSpec   // config create, update
+	auth    string                 // service: encoded registry auth for its image
 }
 
 // Writes tells whether the action writes to the engine.
@@ -356,7 +358,7 @@ func (pr *planner) pruneNetworks() {
 }
 
 // networkDiff names the settings in which a live network differs from the stack's.
-func networkDiff(cur network.Summary, want client.NetworkCreateOptions) string {
+func networkDiff(cur network.Summary, want network.CreateRequest) string {
 	var out []string
 	if d := cmp.Or(want.Driver, "overlay"); cur.Driver != "" && cur.Driver != d {
 		out = append(out, fmt.Sprintf("driver %s, want %s", cur.Driver, d))

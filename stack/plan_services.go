@@ -279,7 +279,7 @@ func engineDefaults(spec *swarmapi.ServiceSpec) {
 	}
 }
 
-// cloneSpec deep-copies a spec (through the JSON the engine speaks, so nothing is shared).
+// cloneSpec deep-copies a spec with a reflection walk (deepCopy), so nothing is shared.
 func cloneSpec(spec swarmapi.ServiceSpec) swarmapi.ServiceSpec {
 	out := deepCopy(reflect.ValueOf(spec)).Interface().(swarmapi.ServiceSpec)
 	return out

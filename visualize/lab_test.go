@@ -20,7 +20,7 @@ import (
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/internal/fixtures"
-	"github.com/berthdev/berth/internal/goimage"
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"

@@ -23,24 +23,18 @@ func init() {
 	register(command{path: "image load", usage: "load images from a tar archive (docker load)", run: imageLoadCmd})
 }
 
-// printProgress prints each event as a plain line and returns the stream's result.
+// printProgress prints each event as a plain line and returns the stream's result (image.Wait).
 func printProgress(events iter.Seq2[image.Event, error], quiet bool) (image.Result, error) {
-	var r image.Result
-	for ev, err := range events {
-		if err != nil {
-			return r, err
+	return image.Wait(func(yield func(image.Event, error) bool) {
+		for ev, err := range events {
+			if line := ev.String(); err == nil && !quiet && line != "" && ev.Current == 0 {
+				fmt.Println(line)
+			}
+			if !yield(ev, err) {
+				return
+			}
 		}
-		if ev.ImageID != "" {
-			r.ImageID = ev.ImageID
-		}
-		if ev.Digest != "" {
-			r.Digest = ev.Digest
-		}
-		if line := ev.String(); !quiet && line != "" && ev.Current == 0 {
-			fmt.Println(line)
-		}
-	}
-	return r, nil
+	})
 }
 
 func buildCmd(ctx context.Context, args []string) error {

@@ -239,7 +239,7 @@ func serviceCreate(ctx context.Context, args []string) error {
 }
 
 // waitService follows a service until it converges, printing its progress on stderr.
-func waitService(ctx context.Context, cli swarm.WatchClient, id string) error {
+func waitService(ctx context.Context, cli swarm.ServiceClient, id string) error {
 	for p, err := range swarm.Watch(ctx, cli, []string{id}, swarm.WatchOptions{}) {
 		if err != nil {
 			return err

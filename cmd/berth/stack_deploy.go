@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
 	"github.com/distribution/reference"
@@ -225,8 +226,8 @@ func dockerConfigAuth(image string) string {
 		if dec, err := base64.StdEncoding.DecodeString(a.Auth); err == nil {
 			ac.Username, ac.Password, _ = strings.Cut(string(dec), ":")
 		}
-		b, _ := json.Marshal(ac)
-		return base64.URLEncoding.EncodeToString(b)
+		enc, _ := berth.EncodeAuth(&ac)
+		return enc
 	}
 	return ""
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/swarm"
 	"github.com/berthdev/berth/swarm/dind"
 )
@@ -60,6 +61,9 @@ func labUp(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cli.Close()
+	if err := labFixtures(ctx, cli, &o); err != nil {
+		return err
+	}
 	lab, err := dind.Start(ctx, cli, o)
 	if err != nil {
 		return err
@@ -458,4 +462,17 @@ func (f *swarmFlags) Arg(i int) string {
 		return f.pos[i]
 	}
 	return ""
+}
+
+// labFixtures chooses the local fixture images (`make fixtures`) for the lab when the flags
+// name none and the engine has them: the library itself defaults to the public images.
+func labFixtures(ctx context.Context, cli client.ImageAPIClient, o *dind.Options) error {
+	var err error
+	if o.Image == "" {
+		o.Image, err = fixtures.Dind.Resolve(ctx, cli)
+	}
+	if err == nil && o.RegistryImage == "" {
+		o.RegistryImage, err = fixtures.Registry.Resolve(ctx, cli)
+	}
+	return err
 }

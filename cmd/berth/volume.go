@@ -93,7 +93,7 @@ func volumeRemove(ctx context.Context, args []string) error {
 	defer cli.Close()
 	var errs []error
 	for _, name := range pos {
-		if err := volume.Remove(ctx, cli, name, *force); err != nil {
+		if err := volume.Remove(ctx, cli, name, volume.RemoveOptions{Force: *force}); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/berthdev/berth/image"
 	"github.com/berthdev/berth/ingress"
-	"github.com/berthdev/berth/internal/goimage"
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
 )

@@ -43,9 +43,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/image"
-	"github.com/berthdev/berth/internal/fixtures"
-	"github.com/berthdev/berth/internal/goimage"
 	berthnetwork "github.com/berthdev/berth/network"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
@@ -144,8 +143,14 @@ func (ch *chapter) chapter(ctx context.Context, c config, undo *cleanup) error {
 func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	id := suffix()
 	c.Name = cmp.Or(c.Name, "ch03-"+id)
-	busybox, err := imageOr(ctx, ch.host, c.BusyboxImage, fixtures.Busybox)
+	busybox, err := imageOr(ctx, ch.host, c.BusyboxImage, "berth-fixtures/busybox:local", "busybox:latest")
 	if err != nil {
+		return err
+	}
+	if c.DindImage, err = imageOr(ctx, ch.host, c.DindImage, "berth-fixtures/dind:local", dind.DefaultImage); err != nil {
+		return err
+	}
+	if c.RegistryImage, err = imageOr(ctx, ch.host, c.RegistryImage, "berth-fixtures/registry:local", dind.DefaultRegistryImage); err != nil {
 		return err
 	}
 	ch.say("build the echo API and the proxy (Go, static, FROM scratch)")
@@ -182,19 +187,13 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	return ch.visualizer(ctx, undo)
 }
 
-// imageOr returns ref when given, else the fixture's local or public image, which must be on
-// the engine: nothing is pulled.
-func imageOr(ctx context.Context, cli client.ImageAPIClient, ref string, k fixtures.Kind) (string, error) {
-	if ref == "" {
-		var err error
-		if ref, err = k.Resolve(ctx, cli); err != nil {
-			return "", err
-		}
+// imageOr returns ref when given, else the local fixture (`make fixtures`) or the public image;
+// the one chosen must be on the engine: nothing is pulled.
+func imageOr(ctx context.Context, cli client.ImageAPIClient, ref string, fixture, public string) (string, error) {
+	if ref != "" {
+		return image.FirstPresent(ctx, cli, ref)
 	}
-	if _, err := cli.ImageInspect(ctx, ref); err != nil {
-		return "", fmt.Errorf("image %s: %w (it is never pulled: run `make fixtures`, or load it first)", ref, err)
-	}
-	return ref, nil
+	return image.FirstPresent(ctx, cli, fixture, public)
 }
 
 // service creates the echo service with one replica, scales it to 6, prints where its tasks

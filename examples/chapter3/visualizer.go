@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/image"
-	"github.com/berthdev/berth/internal/goimage"
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
 	"github.com/berthdev/berth/swarm/dind"

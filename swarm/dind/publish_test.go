@@ -48,7 +48,7 @@ func TestPublishValidate(t *testing.T) {
 	for _, ve := range berth.ValidationErrors(err) {
 		paths = append(paths, ve.Path)
 	}
-	want := "[lab/publish/1/node lab/publish/2/node_port lab/publish/3/protocol lab/publish/4 lab/publish/5/host_port]"
+	want := "[lab/publish[1]/node lab/publish[2]/node_port lab/publish[3]/protocol lab/publish[4] lab/publish[5]/host_port]"
 	if fmt.Sprint(paths) != want {
 		t.Errorf("paths %v; want %s: %v", paths, want, err)
 	}
@@ -65,7 +65,7 @@ func TestPublishInUse(t *testing.T) {
 	port := uint16(l.Addr().(*net.TCPAddr).Port)
 	name := testenv.Name(t, "labport")
 	ctx := testenv.Context(t, time.Minute)
-	_, err = dind.Start(ctx, host, dind.Options{Name: name, Publish: []dind.Publish{{HostPort: port, NodePort: 80}}})
+	_, err = dind.Start(ctx, host, fixtureImages(t, host, dind.Options{Name: name, Publish: []dind.Publish{{HostPort: port, NodePort: 80}}}))
 	if !cerrdefs.IsConflict(err) || !strings.Contains(err.Error(), fmt.Sprint(port)) {
 		t.Errorf("Start with port %d in use: %v; want a conflict naming the port", port, err)
 	}
