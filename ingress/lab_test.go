@@ -12,10 +12,10 @@ import (
 	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/image"
 	"github.com/berthdev/berth/ingress"
 	"github.com/berthdev/berth/internal/fixtures"
-	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"

@@ -19,8 +19,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/berthdev/berth"
-	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/examples/goimage"
+	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"

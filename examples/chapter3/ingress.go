@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/image"
 	"github.com/berthdev/berth/ingress"
-	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
 )
