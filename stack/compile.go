@@ -94,6 +94,7 @@ func (s *Stack) CompileFor(apiVersion string) (*Spec, error) {
 		svcSpec, err := svc.CompileAt(s.path("services", svc.Name()))
 		ss, ok := c.service(svc.Name(), svcSpec, err, used)
 		if ok {
+			c.checkService(s.path("services", svc.Name()), ss.Spec)
 			c.checkVersion(svc.Name(), ss.Spec, apiVersion)
 			spec.Services = append(spec.Services, ss)
 		}
@@ -362,6 +363,8 @@ func (c *compiler) secrets() []SecretSpec {
 		}
 		ss := SecretSpec{Key: key, External: x.external, Spec: swarmapi.SecretSpec{Annotations: ann}}
 		if !x.external {
+			c.checkObjectName(c.stack.path("secrets", key), "secret", ann.Name)
+			c.checkObjectSize(c.stack.path("secrets", key), "secret", x.data, maxSecretBytes)
 			ss.File = x.file
 			ss.Spec.Data = slices.Clone(x.data)
 			if x.driver != "" {
@@ -387,6 +390,8 @@ func (c *compiler) configs() []ConfigSpec {
 		}
 		cs := ConfigSpec{Key: key, External: x.external, Spec: swarmapi.ConfigSpec{Annotations: ann}}
 		if !x.external {
+			c.checkObjectName(c.stack.path("configs", key), "config", ann.Name)
+			c.checkObjectSize(c.stack.path("configs", key), "config", x.data, maxConfigBytes)
 			cs.File = x.file
 			cs.Spec.Data = slices.Clone(x.data)
 			if x.templateDriver != "" {

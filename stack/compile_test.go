@@ -325,7 +325,7 @@ func shopStack() *stack.Stack {
 		Network("front", "www").Network("back").
 		Port("80").Port("8080:80").Port("127.0.0.1:9000-9001:9000-9001/udp").
 		PublishPort(swarmapi.PortConfig{TargetPort: 443, PublishedPort: 443, PublishMode: swarmapi.PortConfigPublishModeHost}).
-		EndpointMode("dnsrr").Replicas(4).
+		EndpointMode("vip").Replicas(4).
 		LimitCPUs("1.5").LimitMemory(128 << 20).LimitPids(100).ReserveCPUs("0.3").ReserveMemory(64 << 20).
 		RestartPolicy(swarmapi.RestartPolicy{Condition: swarmapi.RestartPolicyConditionAny, Delay: &ten, MaxAttempts: &three}).
 		Constraint("node.labels.zone==east").Spread("node.labels.rack").MaxReplicasPerNode(2).

@@ -322,7 +322,7 @@ func (pr *planner) networks() {
 		switch {
 		case n.External && !ok && userDefined(n.Name):
 			pr.problems = append(pr.problems, fmt.Sprintf("network %q is declared as external, but could not be found; create a swarm-scoped network before deploying the stack", n.Name))
-		case n.External && ok && cur.Scope != "swarm":
+		case n.External && ok && cur.Scope != "swarm" && userDefined(n.Name): // host, bridge, none exist on every node
 			pr.problems = append(pr.problems, fmt.Sprintf("network %q is declared as external, but its scope is %q instead of \"swarm\"", n.Name, cur.Scope))
 		case n.External:
 		case ok:
