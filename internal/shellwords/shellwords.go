@@ -22,13 +22,13 @@ var ErrUnterminated = errors.New("unterminated quote or escape")
 type state int
 
 const (
-	start      state = iota // between words
-	word                    // in a word, outside quotes
-	escape                  // after a backslash outside quotes
-	dquote                  // inside "..."
-	dquoteEsc               // after a backslash inside "..."
-	squote                  // inside '...'
-	comment                 // after a '#' that started a word, up to a newline
+	start     state = iota // between words
+	word                   // in a word, outside quotes
+	escape                 // after a backslash outside quotes
+	dquote                 // inside "..."
+	dquoteEsc              // after a backslash inside "..."
+	squote                 // inside '...'
+	comment                // after a '#' that started a word, up to a newline
 )
 
 // Split returns the words of line. An empty or blank line gives no words (an empty, non-nil
