@@ -179,7 +179,10 @@ func createSpecExternals(t *testing.T, ctx context.Context, cli *client.Client, 
 		if err != nil {
 			t.Fatal(err)
 		}
-		undo = append(undo, func() error { _, err := cli.NetworkRemove(context.Background(), r.ID, client.NetworkRemoveOptions{}); return err })
+		undo = append(undo, func() error {
+			_, err := cli.NetworkRemove(context.Background(), r.ID, client.NetworkRemoveOptions{})
+			return err
+		})
 	}
 	for _, x := range spec.Secrets {
 		if _, err := cli.SecretInspect(ctx, x.Spec.Name, client.SecretInspectOptions{}); !x.External || err == nil {
@@ -189,7 +192,10 @@ func createSpecExternals(t *testing.T, ctx context.Context, cli *client.Client, 
 		if err != nil {
 			t.Fatal(err)
 		}
-		undo = append(undo, func() error { _, err := cli.SecretRemove(context.Background(), r.ID, client.SecretRemoveOptions{}); return err })
+		undo = append(undo, func() error {
+			_, err := cli.SecretRemove(context.Background(), r.ID, client.SecretRemoveOptions{})
+			return err
+		})
 	}
 	for _, x := range spec.Configs {
 		if _, err := cli.ConfigInspect(ctx, x.Spec.Name, client.ConfigInspectOptions{}); !x.External || err == nil {
@@ -199,7 +205,10 @@ func createSpecExternals(t *testing.T, ctx context.Context, cli *client.Client, 
 		if err != nil {
 			t.Fatal(err)
 		}
-		undo = append(undo, func() error { _, err := cli.ConfigRemove(context.Background(), r.ID, client.ConfigRemoveOptions{}); return err })
+		undo = append(undo, func() error {
+			_, err := cli.ConfigRemove(context.Background(), r.ID, client.ConfigRemoveOptions{})
+			return err
+		})
 	}
 	for _, v := range spec.Volumes {
 		if _, err := cli.VolumeInspect(ctx, v.Name, client.VolumeInspectOptions{}); !v.External || err == nil {
