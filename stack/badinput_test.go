@@ -12,6 +12,7 @@ import (
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/stack"
+	apiversions "github.com/moby/moby/client/pkg/versions"
 )
 
 // badInput is one invalid stack file: the stage that must refuse it (load: the Compose loader;
@@ -198,4 +199,37 @@ func TestBadInputZeroWrites(t *testing.T) {
 		})
 	}
 	t.Logf("%d bad stack files refused with 0 writes (of %d)", refused, len(badInputs))
+}
+
+// TestPlanRefusesFieldsTheEngineAPICannotCarry plans, against the real engine, a stack with a
+// field newer than the client's negotiated API version (1.41 on this project's engine): Plan
+// refuses it naming the field and both versions, and nothing is written.
+func TestPlanRefusesFieldsTheEngineAPICannotCarry(t *testing.T) {
+	testenv.Swarm(t)
+	cli, counter := testenv.CountingEngine(t)
+	ctx := testenv.Context(t, time.Minute)
+	st := stack.New(testenv.Name(t, "api"))
+	st.Service("a").Image(badImage).OomScoreAdj(100)
+	spec, err := st.Compile() // no version: Compile alone cannot know the engine
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = spec.Plan(ctx, cli, stack.PlanOptions{ResolveImage: stack.ResolveNever})
+	v := cli.ClientVersion()
+	if apiversions.GreaterThanOrEqualTo(v, "1.46") {
+		if err != nil {
+			t.Fatalf("API %s carries oom_score_adj: %v", v, err)
+		}
+		return
+	}
+	want := "services/a/oom_score_adj: needs Engine API 1.46 or newer; the engine speaks " + v
+	if !errors.Is(err, berth.ErrInvalid) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Plan on API %s: %v; want %q", v, err, want)
+	}
+	if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever}); !errors.Is(err, berth.ErrInvalid) {
+		t.Fatalf("Deploy: %v", err)
+	}
+	if w := counter.Writes(); len(w) > 0 {
+		t.Errorf("writes: %v", w)
+	}
 }

@@ -404,7 +404,7 @@ func (c *compiler) configs() []ConfigSpec {
 }
 
 // minVersions names fields that need a newer API than 1.41 or older engines, with the
-// version that brought them.
+// version that brought them (the Engine API's version history).
 var minVersions = []struct {
 	path, version string
 	set           func(swarmapi.ServiceSpec) bool
@@ -414,6 +414,13 @@ var minVersions = []struct {
 		return h != nil && h.StartInterval != 0
 	}},
 	{"oom_score_adj", "1.46", func(s swarmapi.ServiceSpec) bool { return s.TaskTemplate.ContainerSpec.OomScoreAdj != 0 }},
+	{"volumes/volume/subpath", "1.45", anyMount(func(m mount.Mount) bool { return m.VolumeOptions != nil && m.VolumeOptions.Subpath != "" })},
+	{"volumes/tmpfs/options", "1.46", anyMount(func(m mount.Mount) bool { return m.TmpfsOptions != nil && len(m.TmpfsOptions.Options) > 0 })},
+	{"volumes/type (cluster)", "1.42", anyMount(func(m mount.Mount) bool { return m.Type == mount.TypeCluster })},
+	{"volumes/bind/create_host_path", "1.42", anyMount(func(m mount.Mount) bool { return m.BindOptions != nil && m.BindOptions.CreateMountpoint })},
+	{"volumes/bind/read_only_non_recursive", "1.44", anyMount(func(m mount.Mount) bool {
+		return m.BindOptions != nil && (m.BindOptions.ReadOnlyNonRecursive || m.BindOptions.ReadOnlyForceRecursive)
+	})},
 	{"cap_add", "1.41", func(s swarmapi.ServiceSpec) bool { return len(s.TaskTemplate.ContainerSpec.CapabilityAdd) > 0 }},
 	{"cap_drop", "1.41", func(s swarmapi.ServiceSpec) bool { return len(s.TaskTemplate.ContainerSpec.CapabilityDrop) > 0 }},
 	{"ulimits", "1.41", func(s swarmapi.ServiceSpec) bool { return len(s.TaskTemplate.ContainerSpec.Ulimits) > 0 }},
@@ -429,13 +436,34 @@ var minVersions = []struct {
 	}},
 }
 
+func anyMount(f func(mount.Mount) bool) func(swarmapi.ServiceSpec) bool {
+	return func(s swarmapi.ServiceSpec) bool { return slices.ContainsFunc(s.TaskTemplate.ContainerSpec.Mounts, f) }
+}
+
 func (c *compiler) checkVersion(key string, spec swarmapi.ServiceSpec, apiVersion string) {
+	versionProblems(&c.problems, c.stack.path("services", key), spec, apiVersion)
+}
+
+// versionProblems adds a problem for each field of spec that API version apiVersion cannot
+// carry (an engine of that version would drop it silently). An empty version checks nothing.
+func versionProblems(p *berth.Problems, base string, spec swarmapi.ServiceSpec, apiVersion string) {
 	if apiVersion == "" {
 		return
 	}
 	for _, mv := range minVersions {
 		if versions.LessThan(apiVersion, mv.version) && mv.set(spec) {
-			c.problems.Add(c.stack.path("services", key, mv.path), "needs Engine API %s or newer; the engine speaks %s", mv.version, apiVersion)
+			p.Add(base+"/"+mv.path, "needs Engine API %s or newer; the engine speaks %s", mv.version, apiVersion)
 		}
 	}
+}
+
+// CheckAPI reports, as *berth.ValidationError values, every field of the compiled stack that
+// an engine speaking API version apiVersion cannot carry, naming the field and both versions.
+// Plan runs it with the client's negotiated version before it reads or writes anything.
+func (spec *Spec) CheckAPI(apiVersion string) error {
+	var p berth.Problems
+	for _, s := range spec.Services {
+		versionProblems(&p, "stack/"+spec.Stack+"/services/"+s.Key, s.Spec, apiVersion)
+	}
+	return p.Err()
 }

@@ -203,7 +203,8 @@ type live struct {
 
 // Plan reads the live services, networks, secrets and configs of the stack (by the
 // com.docker.stack.namespace label) and returns the actions that bring them to spec. It
-// writes nothing. Unless opts.SkipPreflight, it runs the preflight checks too and returns
+// writes nothing. A field the engine's negotiated API version cannot carry is refused before any
+// write (Spec.CheckAPI). Unless opts.SkipPreflight, it runs the preflight checks too and returns
 // every problem as a *PreflightError, with the plan.
 func (spec *Spec) Plan(ctx context.Context, cli Client, opts PlanOptions) (*Plan, error) {
 	if err := opts.validate(); err != nil {
@@ -212,6 +213,12 @@ func (spec *Spec) Plan(ctx context.Context, cli Client, opts PlanOptions) (*Plan
 	l, err := readLive(ctx, cli, spec.Stack)
 	if err != nil {
 		return nil, fmt.Errorf("plan stack %s: %w", spec.Stack, err)
+	}
+	// The version is negotiated by the first request: check it once the live state is read.
+	if v, ok := cli.(interface{ ClientVersion() string }); ok {
+		if err := spec.CheckAPI(v.ClientVersion()); err != nil {
+			return nil, err
+		}
 	}
 	p := &Plan{Stack: spec.Stack, spec: spec, names: map[string]string{}, netIDs: map[string]string{}, liveServices: l.services}
 	pr := &planner{plan: p, cli: cli, live: l, opts: opts}
