@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -63,6 +65,35 @@ type SecretSpec struct {
 	External bool                `json:"external,omitempty"`
 	File     string              `json:"file,omitempty"`
 	Spec     swarmapi.SecretSpec `json:"spec"`
+}
+
+// MarshalJSON writes the secret with its data as Redacted: a compiled stack's JSON is for
+// reading (stack config --format json, plans), and berth never prints a secret's data.
+func (s SecretSpec) MarshalJSON() ([]byte, error) {
+	type plain SecretSpec
+	type redactedSpec struct {
+		plain
+		Spec any `json:"spec"`
+	}
+	spec := s.Spec
+	if len(spec.Data) == 0 {
+		return json.Marshal(redactedSpec{plain(s), spec})
+	}
+	spec.Data = nil
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	m["Data"] = Redacted
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // "<redacted>", not "\u003credacted\u003e"
+	err = enc.Encode(redactedSpec{plain(s), m})
+	return bytes.TrimSpace(b.Bytes()), err
 }
 
 // ConfigSpec is a config of the stack. When File is set, Deploy reads the data from it.

@@ -36,13 +36,7 @@ func Load(ctx context.Context, name string, files ...string) (*Stack, error) {
 	if len(files) == 0 {
 		return nil, berth.Invalid("stack/"+name, "no Compose file given")
 	}
-	opts, err := cli.NewProjectOptions(files,
-		cli.WithName(loader.NormalizeProjectName(name)),
-		cli.WithOsEnv,
-		cli.WithEnvFiles(),
-		cli.WithDotEnv,
-		cli.WithResolvedPaths(true),
-	)
+	opts, err := projectOptions(name, files)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", name, err)
 	}
@@ -66,22 +60,7 @@ func loadProject(ctx context.Context, stackName string, opts *cli.ProjectOptions
 			p, err = nil, fmt.Errorf("compose-go failed on this input: %v", r)
 		}
 	}()
-	wd, err := opts.GetWorkingDir()
-	if err != nil {
-		return nil, nil, err
-	}
-	details, err := opts.ReadConfigFiles(ctx, wd, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	details.Environment = opts.Environment
-	options := []func(*loader.Options){func(o *loader.Options) {
-		o.SetProjectName(opts.Name, true)
-		o.ResolvePaths = true
-		o.Profiles = []string{"*"} // docker stack deploy ignores profiles: deploy every service
-		o.SkipResolveEnvironment = true
-	}}
-	dict, err := loader.LoadModelWithContext(ctx, *details, options...)
+	dict, details, options, err := readModel(ctx, opts, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -90,6 +69,39 @@ func loadProject(ctx context.Context, stackName string, opts *cli.ProjectOptions
 	lopts := loader.ToOptions(details, options)
 	p, err = loader.ModelToProject(dict, lopts, *details)
 	return p, fixes, err
+}
+
+func projectOptions(name string, files []string) (*cli.ProjectOptions, error) {
+	return cli.NewProjectOptions(files,
+		cli.WithName(loader.NormalizeProjectName(name)),
+		cli.WithOsEnv,
+		cli.WithEnvFiles(),
+		cli.WithDotEnv,
+		cli.WithResolvedPaths(true),
+	)
+}
+
+// readModel returns the merged, interpolated model of the files (compose-go's YAML tree),
+// normalised (default network, names) or not, and the loader options it used.
+func readModel(ctx context.Context, opts *cli.ProjectOptions, normalize bool) (map[string]any, *types.ConfigDetails, []func(*loader.Options), error) {
+	wd, err := opts.GetWorkingDir()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	details, err := opts.ReadConfigFiles(ctx, wd, opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	details.Environment = opts.Environment
+	options := []func(*loader.Options){func(o *loader.Options) {
+		o.SetProjectName(opts.Name, true)
+		o.ResolvePaths = true
+		o.Profiles = []string{"*"} // docker stack deploy ignores profiles: deploy every service
+		o.SkipResolveEnvironment = true
+		o.SkipNormalization = !normalize
+	}}
+	dict, err := loader.LoadModelWithContext(ctx, *details, options...)
+	return dict, details, options, err
 }
 
 // FromProject converts a compose-go project into a stack called name.

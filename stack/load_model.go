@@ -39,6 +39,11 @@ type modelFixes struct {
 //     ignores depends_on; compose-go refuses the file);
 //   - the order of extra_hosts written as a list is kept (compose-go keeps a map).
 func fixModel(stackName string, dict map[string]any) *modelFixes {
+	return fixModelDeps(stackName, dict, true)
+}
+
+// fixModelDeps is fixModel; dropDeps false keeps depends_on as written (for printing).
+func fixModelDeps(stackName string, dict map[string]any, dropDeps bool) *modelFixes {
 	f := &modelFixes{extraHosts: map[string][][2]string{}, resolveEnv: true}
 	services, _ := dict["services"].(map[string]any)
 	for _, name := range slices.Sorted(maps.Keys(services)) {
@@ -58,7 +63,7 @@ func fixModel(stackName string, dict map[string]any) *modelFixes {
 			}
 			svc[key] = toAnyList(words)
 		}
-		if deps, ok := svc["depends_on"].(map[string]any); ok {
+		if deps, ok := svc["depends_on"].(map[string]any); ok && dropDeps {
 			for _, dep := range slices.Sorted(maps.Keys(deps)) {
 				if _, known := services[dep]; !known {
 					delete(deps, dep)
@@ -101,6 +106,22 @@ func hostEntry(e string) [2]string {
 // included; compose-go and `docker compose` strip them), then environment over them; a
 // variable without a value, or with an empty one, takes the value of lookup when it has one.
 func serviceEnvironment(c types.ServiceConfig, lookup func(string) (string, bool)) (map[string]*string, error) {
+	files := make([]envFileRef, len(c.EnvFiles))
+	for i, ef := range c.EnvFiles {
+		files[i] = envFileRef{path: ef.Path, required: bool(ef.Required)}
+	}
+	return resolveEnvironment(files, c.Environment, lookup)
+}
+
+type envFileRef struct {
+	path     string
+	required bool
+}
+
+// resolveEnvironment is the Docker CLI's resolution: the env files in order, then environment
+// over them; a variable without a value, or with an empty one, takes lookup's value when it
+// has one. A missing file that is not required (compose-go's required: false) is skipped.
+func resolveEnvironment(files []envFileRef, environment map[string]*string, lookup func(string) (string, bool)) (map[string]*string, error) {
 	env := map[string]*string{}
 	update := func(vars map[string]*string) {
 		for k, v := range vars {
@@ -111,9 +132,9 @@ func serviceEnvironment(c types.ServiceConfig, lookup func(string) (string, bool
 			}
 		}
 	}
-	for _, ef := range c.EnvFiles {
-		data, err := os.ReadFile(ef.Path)
-		if errors.Is(err, fs.ErrNotExist) && !bool(ef.Required) {
+	for _, ef := range files {
+		data, err := os.ReadFile(ef.path)
+		if errors.Is(err, fs.ErrNotExist) && !ef.required {
 			continue
 		}
 		if err != nil {
@@ -121,11 +142,11 @@ func serviceEnvironment(c types.ServiceConfig, lookup func(string) (string, bool
 		}
 		vars, err := parseEnvFile(data, lookup)
 		if err != nil {
-			return nil, fmt.Errorf("env_file %s: %w", ef.Path, err)
+			return nil, fmt.Errorf("env_file %s: %w", ef.path, err)
 		}
 		update(vars)
 	}
-	update(c.Environment)
+	update(environment)
 	return env, nil
 }
 
