@@ -108,6 +108,14 @@ var badInputs = []badInput{
 	{"subnet", "compile", svc("networks: [n]\n", "networks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.0.0.0/33\n"), "stack/bad/networks/n/ipam/config[0]/subnet"},
 	{"service name too long", "compile", "services:\n  " + strings.Repeat("s", 62) + ":\n    image: " + badImage + "\n", "services/" + strings.Repeat("s", 62)},
 
+	{"restart policy name", "compile", svc("restart: often\n", ""), "services/a/restart"},
+	{"restart retries on always", "compile", svc("restart: always:3\n", ""), "services/a/restart"},
+	{"spread descriptor empty", "compile", svc("deploy:\n  placement:\n    preferences:\n      - spread: \"\"\n", ""), "services/a/deploy/placement/preferences[0]/spread"},
+	{"generic resource without kind", "compile", svc("deploy:\n  resources:\n    reservations:\n      generic_resources:\n        - discrete_resource_spec:\n            kind: \"\"\n            value: 1\n", ""), "generic_resources"},
+	{"update failure action", "compile", svc("deploy:\n  update_config:\n    failure_action: explode\n", ""), "services/a/deploy/update_config/failure_action"},
+	{"config with file and content", "load", svc("configs: [c]\n", "configs:\n  c:\n    file: ./bad.env\n    content: x\n"), "configs.c"},
+	{"service key with a space", "load", "services:\n  \"a b\":\n    image: " + badImage + "\n", "a b"},
+
 	// The preflight (what the live swarm would refuse later).
 	{"external network missing", "preflight", svc("networks: [n]\n", "networks:\n  n:\n    external: true\n    name: berth-surely-missing-net\n"), "berth-surely-missing-net"},
 	{"external secret missing", "preflight", svc("secrets: [s]\n", "secrets:\n  s:\n    external: true\n    name: berth-surely-missing-secret\n"), "berth-surely-missing-secret"},
