@@ -139,9 +139,9 @@ func TestCompileDeterministic(t *testing.T) {
 
 func TestModifyRunsLastAndDoesNotAlias(t *testing.T) {
 	st := stack.New("m")
-	svc := st.Service("a").Image("127.0.0.1:5000/a:1").LimitMemory(10).
+	svc := st.Service("a").Image("127.0.0.1:5000/a:1").LimitMemory(10 << 20).
 		Modify(func(s *swarmapi.ServiceSpec) {
-			s.TaskTemplate.Resources.Limits.MemoryBytes = 20
+			s.TaskTemplate.Resources.Limits.MemoryBytes = 20 << 20
 			s.TaskTemplate.ContainerSpec.Groups = []string{"video"}
 		})
 	spec, err := st.Compile()
@@ -149,19 +149,19 @@ func TestModifyRunsLastAndDoesNotAlias(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := spec.Services[0].Spec
-	if cs.TaskTemplate.Resources.Limits.MemoryBytes != 20 || cs.TaskTemplate.ContainerSpec.Groups[0] != "video" {
+	if cs.TaskTemplate.Resources.Limits.MemoryBytes != 20<<20 || cs.TaskTemplate.ContainerSpec.Groups[0] != "video" {
 		t.Fatalf("Modify not applied: %+v", cs.TaskTemplate)
 	}
 	own, err := svc.Spec()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if own.TaskTemplate.Resources.Limits.MemoryBytes != 20 {
+	if own.TaskTemplate.Resources.Limits.MemoryBytes != 20<<20 {
 		t.Fatalf("Modify should apply to every compile, got %d", own.TaskTemplate.Resources.Limits.MemoryBytes)
 	}
-	spec.Services[0].Spec.TaskTemplate.Resources.Limits.MemoryBytes = 99
+	spec.Services[0].Spec.TaskTemplate.Resources.Limits.MemoryBytes = 99 << 20
 	again, _ := st.Compile()
-	if got := again.Services[0].Spec.TaskTemplate.Resources.Limits.MemoryBytes; got != 20 {
+	if got := again.Services[0].Spec.TaskTemplate.Resources.Limits.MemoryBytes; got != 20<<20 {
 		t.Fatalf("editing a compiled spec changed the builder: %d", got)
 	}
 }

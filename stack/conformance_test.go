@@ -97,6 +97,10 @@ func conform(t *testing.T, cli *client.Client, file string) (services, identical
 		t.Fatalf("docker stack deploy: %v\n%s", err, out)
 	}
 	want := snapshot(t, ctx, cli, nameA)
+	noChanges := stack.PlanOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}
+	for _, a := range planFile(t, cli, nameA, file, noChanges).Changes() { // redeploying over the CLI writes nothing
+		t.Errorf("berth over docker stack deploy plans a change: %s\n%s", a, a.Diff)
+	}
 	removeStack(t, nameA)
 	waitServicesGone(t, ctx, cli, nameA)
 
@@ -112,6 +116,9 @@ func conform(t *testing.T, cli *client.Client, file string) (services, identical
 		t.Fatal(err)
 	}
 	got := snapshot(t, ctx, cli, nameB)
+	for _, a := range planFile(t, cli, nameB, file, noChanges).Changes() {
+		t.Errorf("redeploying plans a change: %s\n%s", a, a.Diff)
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("engine state after berth differs from docker stack deploy (-docker +berth):\n%s", diff)
 	}

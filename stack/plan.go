@@ -271,6 +271,7 @@ type planner struct {
 	secretNames, configNames map[string]string
 	late                     []Action // removals after the services
 	removedServices          []Action
+	predefined               map[string]string // swarm's IDs of host and bridge -> name
 }
 
 func (pr *planner) add(a Action) { pr.plan.Actions = append(pr.plan.Actions, a) }
@@ -278,6 +279,7 @@ func (pr *planner) add(a Action) { pr.plan.Actions = append(pr.plan.Actions, a) 
 func (pr *planner) run(ctx context.Context) error {
 	pr.pruneServices()
 	pr.networks()
+	pr.predefined = predefinedNetworkIDs(ctx, pr.cli, pr.plan.spec)
 	if err := pr.secrets(); err != nil {
 		return err
 	}
