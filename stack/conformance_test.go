@@ -175,59 +175,59 @@ func TestIntendedDifferencesDocumented(t *testing.T) {
 func createSpecExternals(t *testing.T, ctx context.Context, cli *client.Client, spec *stack.Spec) {
 	t.Helper()
 	var undo []func() error
+	// ensure creates an object that does not exist yet, and records how to remove it.
+	ensure := func(exists error, create func() (func() error, error)) {
+		if exists == nil {
+			return
+		}
+		rm, err := create()
+		if err != nil {
+			t.Fatal(err)
+		}
+		undo = append(undo, rm)
+	}
+	bg := context.Background()
 	for _, n := range spec.Networks {
 		if !n.External || n.Name == "host" || n.Name == "bridge" || n.Name == "none" {
 			continue
 		}
-		if _, err := cli.NetworkInspect(ctx, n.Name, client.NetworkInspectOptions{}); err == nil {
-			continue
-		}
-		r, err := cli.NetworkCreate(ctx, n.Name, client.NetworkCreateOptions{Driver: "overlay", Attachable: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		undo = append(undo, func() error {
-			_, err := cli.NetworkRemove(context.Background(), r.ID, client.NetworkRemoveOptions{})
-			return err
+		_, exists := cli.NetworkInspect(ctx, n.Name, client.NetworkInspectOptions{})
+		ensure(exists, func() (func() error, error) {
+			r, err := cli.NetworkCreate(ctx, n.Name, client.NetworkCreateOptions{Driver: "overlay", Attachable: true})
+			return func() error { _, err := cli.NetworkRemove(bg, r.ID, client.NetworkRemoveOptions{}); return err }, err
 		})
 	}
 	for _, x := range spec.Secrets {
-		if _, err := cli.SecretInspect(ctx, x.Spec.Name, client.SecretInspectOptions{}); !x.External || err == nil {
+		if !x.External {
 			continue
 		}
-		r, err := cli.SecretCreate(ctx, client.SecretCreateOptions{Spec: swarmapi.SecretSpec{Annotations: swarmapi.Annotations{Name: x.Spec.Name}, Data: []byte("x")}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		undo = append(undo, func() error {
-			_, err := cli.SecretRemove(context.Background(), r.ID, client.SecretRemoveOptions{})
-			return err
+		_, exists := cli.SecretInspect(ctx, x.Spec.Name, client.SecretInspectOptions{})
+		ensure(exists, func() (func() error, error) {
+			r, err := cli.SecretCreate(ctx, client.SecretCreateOptions{Spec: swarmapi.SecretSpec{Annotations: swarmapi.Annotations{Name: x.Spec.Name}, Data: []byte("x")}})
+			return func() error { _, err := cli.SecretRemove(bg, r.ID, client.SecretRemoveOptions{}); return err }, err
 		})
 	}
 	for _, x := range spec.Configs {
-		if _, err := cli.ConfigInspect(ctx, x.Spec.Name, client.ConfigInspectOptions{}); !x.External || err == nil {
+		if !x.External {
 			continue
 		}
-		r, err := cli.ConfigCreate(ctx, client.ConfigCreateOptions{Spec: swarmapi.ConfigSpec{Annotations: swarmapi.Annotations{Name: x.Spec.Name}, Data: []byte("x")}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		undo = append(undo, func() error {
-			_, err := cli.ConfigRemove(context.Background(), r.ID, client.ConfigRemoveOptions{})
-			return err
+		_, exists := cli.ConfigInspect(ctx, x.Spec.Name, client.ConfigInspectOptions{})
+		ensure(exists, func() (func() error, error) {
+			r, err := cli.ConfigCreate(ctx, client.ConfigCreateOptions{Spec: swarmapi.ConfigSpec{Annotations: swarmapi.Annotations{Name: x.Spec.Name}, Data: []byte("x")}})
+			return func() error { _, err := cli.ConfigRemove(bg, r.ID, client.ConfigRemoveOptions{}); return err }, err
 		})
 	}
 	for _, v := range spec.Volumes {
-		if _, err := cli.VolumeInspect(ctx, v.Name, client.VolumeInspectOptions{}); !v.External || err == nil {
+		if !v.External {
 			continue
 		}
-		r, err := cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: v.Name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		undo = append(undo, func() error {
-			_, err := cli.VolumeRemove(context.Background(), r.Volume.Name, client.VolumeRemoveOptions{Force: true})
-			return err
+		_, exists := cli.VolumeInspect(ctx, v.Name, client.VolumeInspectOptions{})
+		ensure(exists, func() (func() error, error) {
+			_, err := cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: v.Name})
+			return func() error {
+				_, err := cli.VolumeRemove(bg, v.Name, client.VolumeRemoveOptions{Force: true})
+				return err
+			}, err
 		})
 	}
 	t.Cleanup(func() {

@@ -18,14 +18,7 @@ import (
 // Docker CLI by TestConformance) and returns its services by key.
 func loadIssue15(t *testing.T) (*stack.Spec, map[string]swarmapi.ServiceSpec) {
 	t.Helper()
-	st, err := stack.Load(context.Background(), "i15", "testdata/conformance/issue15.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := st.Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := compileFile(t, "i15", "testdata/conformance/issue15.yml")
 	out := map[string]swarmapi.ServiceSpec{}
 	for _, s := range spec.Services {
 		out[s.Key] = s.Spec

@@ -40,26 +40,13 @@ func Split(line string) ([]string, error) {
 	st := start
 	for _, r := range line {
 		switch st {
-		case start:
+		case start, word:
 			switch r {
 			case ' ', '\t', '\r', '\n':
-			case '"':
-				st = dquote
-			case '\'':
-				st = squote
-			case '\\':
-				st = escape
-			case '#':
-				st = comment
-			default:
-				cur.WriteRune(r)
-				st = word
-			}
-		case word:
-			switch r {
-			case ' ', '\t', '\r', '\n':
-				words = append(words, cur.String())
-				cur.Reset()
+				if st == word {
+					words = append(words, cur.String())
+					cur.Reset()
+				}
 				st = start
 			case '"':
 				st = dquote
@@ -67,8 +54,15 @@ func Split(line string) ([]string, error) {
 				st = squote
 			case '\\':
 				st = escape
+			case '#':
+				if st == start { // a '#' inside a word is a character
+					st = comment
+					continue
+				}
+				cur.WriteRune(r)
 			default:
 				cur.WriteRune(r)
+				st = word
 			}
 		case escape:
 			cur.WriteRune(r)
