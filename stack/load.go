@@ -26,8 +26,11 @@ import (
 // Load reads Compose files (merged in order, as `docker stack deploy -c a.yml -c b.yml`) into
 // a stack called name, with the whole Compose specification of compose-go: interpolation of
 // ${VAR:-default} from the environment and the .env file next to the first file (which
-// `docker stack deploy` does not read; the process environment wins over it), env_file,
-// extends, relative paths resolved against the first file's directory. Fields that `docker
+// `docker stack deploy` does not read; the process environment wins over it), env_file (read
+// with the Docker CLI's parser: values as written, quotes included, where `docker compose`
+// strips them), extends, relative paths resolved against the first file's directory. Where
+// compose-go and the Docker CLI read a file differently, Load reads it as the CLI does (see
+// the package doc). Fields that `docker
 // stack deploy` ignores become warnings. A file that does not parse is an error; values that
 // parse but are invalid are recorded and reported by Compile, all at once. A missing file is
 // an fs.ErrNotExist error; a file that breaks the Compose specification matches

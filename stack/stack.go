@@ -47,6 +47,11 @@
 // and ulimits, kernel parameters that are not namespaced, a memory reservation above the
 // limit): the Docker CLI finds these only after it has created the stack's networks.
 //
+// Plan also refuses, before any write, a field that the engine's negotiated API version cannot
+// carry (Spec.CheckAPI). MergedCompose prints the merged, interpolated files as `docker stack
+// config` does. Inline secret data is never printed: it shows as Redacted in MergedCompose and
+// in a Spec's JSON, and plans carry no secret data.
+//
 // # Intended differences from docker stack deploy
 //
 // The conformance test (conformance_test.go) deploys real stack files with both and compares
