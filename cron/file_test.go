@@ -85,3 +85,19 @@ func FuzzParseFile(f *testing.F) {
 		}
 	})
 }
+
+// A command written as a string is split with the Docker CLI's shell-word rules: operators
+// stay words (the exec gets them; a shell would need sh -c).
+func TestParseFileCommandString(t *testing.T) {
+	jobs, err := ParseFile([]byte("jobs:\n  - name: s\n    schedule: \"@daily\"\n    container:\n      image: busybox:latest\n      entrypoint: /bin/sh -c\n      command: 'echo \"a b\" && date'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jobs[0].Task.(*ContainerTask)
+	if strings.Join(c.Entrypoint, "|") != "/bin/sh|-c" || strings.Join(c.Cmd, "|") != "echo|a b|&&|date" {
+		t.Errorf("entrypoint %q command %q", c.Entrypoint, c.Cmd)
+	}
+	if _, err := ParseFile([]byte("jobs:\n  - name: s\n    schedule: \"@daily\"\n    exec: {container: web, command: 'echo \"open'}\n")); err == nil {
+		t.Error("an unterminated quote was accepted")
+	}
+}

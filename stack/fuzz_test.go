@@ -19,7 +19,7 @@ import (
 //
 //	go test ./stack -run XXX -fuzz FuzzCompose -fuzztime 60s -fuzzminimizetime 50x
 func FuzzCompose(f *testing.F) {
-	for _, s := range composeFiles(f) {
+	for _, s := range composeFiles(f, conformanceFiles) {
 		b, _ := os.ReadFile(s)
 		f.Add(b)
 	}

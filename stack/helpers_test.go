@@ -14,14 +14,17 @@ func mountAt(target string) mount.Mount {
 
 type swarmService = swarmapi.Service
 
-// composeFiles returns the Compose files of testdata/conformance, which the golden, round-trip,
-// plan, conformance and fuzz tests all read; none found fails the test, so that a moved folder
-// cannot make them pass on zero files.
-func composeFiles(t testing.TB) []string {
+// conformanceFiles are berth's own Compose files, which the golden, round-trip, plan,
+// conformance and fuzz tests all read.
+const conformanceFiles = "testdata/conformance/*.yml"
+
+// composeFiles returns the files that pattern matches; none found fails the test, so that a
+// moved folder cannot make a test pass on zero files.
+func composeFiles(t testing.TB, pattern string) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "conformance", "*.yml"))
+	files, err := filepath.Glob(pattern)
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no Compose files in testdata/conformance (%v)", err)
+		t.Fatalf("no Compose files match %s (%v)", pattern, err)
 	}
 	return files
 }

@@ -205,7 +205,8 @@ type live struct {
 
 // Plan reads the live services, networks, secrets and configs of the stack (by the
 // com.docker.stack.namespace label) and returns the actions that bring them to spec. It
-// writes nothing. Unless opts.SkipPreflight, it runs the preflight checks too and returns
+// writes nothing. A field the engine's negotiated API version cannot carry is refused before any
+// write (Spec.CheckAPI). Unless opts.SkipPreflight, it runs the preflight checks too and returns
 // every problem as a *PreflightError, with the plan.
 func (spec *Spec) Plan(ctx context.Context, cli Client, opts PlanOptions) (*Plan, error) {
 	if err := opts.validate(); err != nil {
@@ -214,6 +215,12 @@ func (spec *Spec) Plan(ctx context.Context, cli Client, opts PlanOptions) (*Plan
 	l, err := readLive(ctx, cli, spec.Stack)
 	if err != nil {
 		return nil, fmt.Errorf("plan stack %s: %w", spec.Stack, err)
+	}
+	// The version is negotiated by the first request: check it once the live state is read.
+	if v, ok := cli.(interface{ ClientVersion() string }); ok {
+		if err := spec.CheckAPI(v.ClientVersion()); err != nil {
+			return nil, err
+		}
 	}
 	p := &Plan{Stack: spec.Stack, spec: spec, names: map[string]string{}, netIDs: map[string]string{}, liveServices: l.services}
 	pr := &planner{plan: p, cli: cli, live: l, opts: opts}
@@ -266,6 +273,7 @@ type planner struct {
 	secretNames, configNames map[string]string
 	late                     []Action // removals after the services
 	removedServices          []Action
+	predefined               map[string]string // swarm's IDs of host and bridge -> name
 }
 
 func (pr *planner) add(a Action) { pr.plan.Actions = append(pr.plan.Actions, a) }
@@ -273,6 +281,7 @@ func (pr *planner) add(a Action) { pr.plan.Actions = append(pr.plan.Actions, a) 
 func (pr *planner) run(ctx context.Context) error {
 	pr.pruneServices()
 	pr.networks()
+	pr.predefined = predefinedNetworkIDs(ctx, pr.cli, pr.plan.spec)
 	if err := pr.secrets(); err != nil {
 		return err
 	}
@@ -324,7 +333,7 @@ func (pr *planner) networks() {
 		switch {
 		case n.External && !ok && userDefined(n.Name):
 			pr.problems = append(pr.problems, fmt.Sprintf("network %q is declared as external, but could not be found; create a swarm-scoped network before deploying the stack", n.Name))
-		case n.External && ok && cur.Scope != "swarm":
+		case n.External && ok && cur.Scope != "swarm" && userDefined(n.Name): // host, bridge, none exist on every node
 			pr.problems = append(pr.problems, fmt.Sprintf("network %q is declared as external, but its scope is %q instead of \"swarm\"", n.Name, cur.Scope))
 		case n.External:
 		case ok:

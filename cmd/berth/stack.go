@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/berthdev/berth/stack"
+	"github.com/compose-spec/compose-go/v2/loader"
 )
 
 func init() {
@@ -17,7 +19,7 @@ func init() {
 	register(command{path: "stack ls", usage: "list stacks", run: stackLs})
 	register(command{path: "stack services", usage: "list the services of a stack", run: stackServices})
 	register(command{path: "stack ps", usage: "list the tasks of a stack", run: stackPs})
-	register(command{path: "stack config", usage: "print the compiled stack (what deploy would send) or its Compose rendering", run: stackConfig})
+	register(command{path: "stack config", usage: "print the merged Compose file, as docker stack config, or the Engine specs (--format json)", run: stackConfig})
 }
 
 func stackFlags(name, usageLine string) (*flag.FlagSet, *stringList) {
@@ -51,29 +53,44 @@ func loadStack(ctx context.Context, fs *flag.FlagSet, files stringList, args []s
 	return st, spec, nil
 }
 
+// stackConfig prints the merged, interpolated Compose file as `docker stack config` does
+// (STACK is optional), or with --format json the Engine specs of the compiled stack (named
+// STACK, or after the first file's directory). Inline secret data shows as <redacted>.
 func stackConfig(ctx context.Context, args []string) error {
-	fs, files := stackFlags("stack config", "-c FILE [-c FILE...] [--format json|compose] STACK")
-	format := fs.String("format", "json", `"json": the compiled spec; "compose": the stack rendered as a Compose file`)
+	fs, files := stackFlags("stack config", "-c FILE [-c FILE...] [--format compose|json] [STACK]")
+	format := fs.String("format", "compose", `"compose": the merged, interpolated Compose file (as docker stack config); "json": the Engine specs`)
 	pos, err := parseAll(fs, args)
 	if err != nil {
 		return err
 	}
-	st, spec, err := loadStack(ctx, fs, *files, pos, "")
-	if err != nil {
-		return err
+	if len(pos) > 1 {
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("want at most one STACK name, got %d arguments", len(pos))}
+	}
+	if len(*files) == 0 {
+		return &exitError{code: 2, err: fmt.Errorf("no Compose file: give -c FILE")}
 	}
 	switch *format {
-	case "json":
-		e := json.NewEncoder(os.Stdout)
-		e.SetIndent("", "  ")
-		return e.Encode(spec)
 	case "compose":
-		out, err := st.Compose()
+		out, err := stack.MergedCompose(ctx, *files...)
 		if err != nil {
 			return err
 		}
 		_, err = os.Stdout.Write(out)
 		return err
+	case "json":
+		if len(pos) == 0 {
+			abs, _ := filepath.Abs((*files)[0])
+			pos = []string{loader.NormalizeProjectName(filepath.Base(filepath.Dir(abs)))}
+		}
+		_, spec, err := loadStack(ctx, fs, *files, pos, "")
+		if err != nil {
+			return err
+		}
+		e := json.NewEncoder(os.Stdout)
+		e.SetIndent("", "  ")
+		e.SetEscapeHTML(false)
+		return e.Encode(spec)
 	}
-	return &exitError{code: 2, err: fmt.Errorf("--format %q: want json or compose", *format)}
+	return &exitError{code: 2, err: fmt.Errorf("--format %q: want compose or json", *format)}
 }

@@ -22,19 +22,21 @@ import (
 
 // deployFlags are the flags stack deploy and stack plan share.
 type deployFlags struct {
-	fs           *flag.FlagSet
-	files        *stringList
-	prune        *bool
-	resolve      *string
-	registryAuth *bool
+	fs            *flag.FlagSet
+	files         *stringList
+	prune         *bool
+	resolve       *string
+	registryAuth  *bool
+	skipPreflight *bool
 }
 
 func newDeployFlags(name, usageLine string) *deployFlags {
 	fs, files := stackFlags(name, usageLine)
 	return &deployFlags{fs: fs, files: files,
-		prune:        fs.Bool("prune", false, "remove services, networks, secrets and configs of the stack that the Compose files no longer have"),
-		resolve:      fs.String("resolve-image", stack.ResolveAlways, `query the registry to pin image digests: "always", "changed" or "never"`),
-		registryAuth: fs.Bool("with-registry-auth", false, "send registry credentials from the Docker CLI's config file to the swarm agents"),
+		prune:         fs.Bool("prune", false, "remove services, networks, secrets and configs of the stack that the Compose files no longer have"),
+		resolve:       fs.String("resolve-image", stack.ResolveAlways, `query the registry to pin image digests: "always", "changed" or "never"`),
+		registryAuth:  fs.Bool("with-registry-auth", false, "send registry credentials from the Docker CLI's config file to the swarm agents"),
+		skipPreflight: fs.Bool("skip-preflight", false, "skip the checks against the live swarm before the first write (e.g. constraints no node matches yet, for workers that join later)"),
 	}
 }
 
@@ -56,7 +58,7 @@ func (d *deployFlags) parse(args []string) ([]string, error) {
 }
 
 func (d *deployFlags) planOptions() stack.PlanOptions {
-	o := stack.PlanOptions{Prune: *d.prune, ResolveImage: *d.resolve}
+	o := stack.PlanOptions{Prune: *d.prune, ResolveImage: *d.resolve, SkipPreflight: *d.skipPreflight}
 	if *d.registryAuth {
 		o.RegistryAuth = dockerConfigAuth
 	}
@@ -64,7 +66,7 @@ func (d *deployFlags) planOptions() stack.PlanOptions {
 }
 
 func stackDeploy(ctx context.Context, args []string) error {
-	d := newDeployFlags("stack deploy", "-c FILE [-c FILE...] [--prune] [--resolve-image always|changed|never] [--with-registry-auth] [--detach[=false]] [--timeout DURATION] STACK")
+	d := newDeployFlags("stack deploy", "-c FILE [-c FILE...] [--prune] [--resolve-image always|changed|never] [--with-registry-auth] [--skip-preflight] [--detach[=false]] [--timeout DURATION] STACK")
 	detach := d.fs.Bool("detach", false, "exit once the stack is applied instead of waiting for its services to converge")
 	d.fs.BoolVar(detach, "d", false, "same as --detach")
 	timeout := d.fs.Duration("timeout", 10*time.Minute, "how long to wait for the services to converge")
