@@ -100,6 +100,8 @@ type ImportOptions struct {
 	// "CMD ...", "ENV K=V", "LABEL k=v", "WORKDIR /", "EXPOSE 80", "USER 1000", "VOLUME /data".
 	Changes []string
 	Message string
+	// Platform is the imported image's "os/arch[/variant]"; empty for the engine's own.
+	Platform string
 }
 
 // Import creates the image ref from a root file system given as a tar stream (no base image,
@@ -108,8 +110,15 @@ func Import(ctx context.Context, cli client.ImageAPIClient, rootfs io.Reader, re
 	if _, err := ParseReference(ref); err != nil {
 		return "", err
 	}
-	res, err := cli.ImageImport(ctx, client.ImageImportSource{Source: rootfs, SourceName: "-"}, ref,
-		client.ImageImportOptions{Changes: opts.Changes, Message: opts.Message})
+	plat, err := platforms(opts.Platform)
+	if err != nil {
+		return "", err
+	}
+	iopts := client.ImageImportOptions{Changes: opts.Changes, Message: opts.Message}
+	if len(plat) == 1 {
+		iopts.Platform = plat[0]
+	}
+	res, err := cli.ImageImport(ctx, client.ImageImportSource{Source: rootfs, SourceName: "-"}, ref, iopts)
 	op := "import " + ref
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)

@@ -1,28 +1,30 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
 )
 
+// version is the CLI's version, set at link time (-ldflags "-X main.version=…").
+var version = "dev"
+
 func init() {
-	register(command{path: "version", usage: "show the engine's and the client's API versions", run: func(ctx context.Context, args []string) error {
-		fs := newFlags("version", "")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		v, err := cli.ServerVersion(ctx, client.ServerVersionOptions{})
-		if err != nil {
-			return err
-		}
-		fmt.Printf("engine %s (API %s, negotiated %s) at %s\n", v.Version, v.APIVersion, cli.ClientVersion(), cli.DaemonHost())
-		return nil
-	}})
+	addGroup(func() *cobra.Command {
+		return newVerb("version", "Show the berth version and the engine's", noArgs, func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(stdout(), "berth %s\n", version)
+			cli, err := engine(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer cli.Close()
+			v, err := cli.ServerVersion(cmd.Context(), client.ServerVersionOptions{})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout(), "engine %s (API %s, negotiated %s) at %s\n", v.Version, v.APIVersion, cli.ClientVersion(), cli.DaemonHost())
+			return nil
+		})
+	})
 }
