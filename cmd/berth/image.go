@@ -59,6 +59,7 @@ func newBuild() *cobra.Command {
 	var opts image.BuildOptions
 	var buildArgs, labels []string
 	var quiet bool
+	var iidfile string
 	cmd := newVerb("build [OPTIONS] PATH", "Build an image from a Dockerfile", exactArgs(1), func(cmd *cobra.Command, args []string) error {
 		opts.BuildArgs = map[string]*string{}
 		for _, kv := range buildArgs {
@@ -84,6 +85,11 @@ func newBuild() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if iidfile != "" {
+			if err := os.WriteFile(iidfile, []byte(r.ImageID), 0o644); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintln(stdout(), r.ImageID)
 		return nil
 	})
@@ -97,6 +103,7 @@ func newBuild() *cobra.Command {
 	f.StringVar(&opts.Target, "target", "", "Set the target build stage to build.")
 	f.StringVar(&opts.Platform, "platform", "", "Set platform if server is multi-platform capable")
 	f.BoolVarP(&quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
+	f.StringVar(&iidfile, "iidfile", "", "Write the image ID to the file")
 	return cmd
 }
 

@@ -450,6 +450,7 @@ func newServiceLogs() *cobra.Command {
 	var o swarm.LogsOptions
 	var tail string
 	var timestamps bool
+	var names taskNames
 	cmd := newVerb("logs [OPTIONS] SERVICE", "Fetch the logs of a service", exactArgs(1), func(cmd *cobra.Command, args []string) error {
 		if tail != "all" {
 			n, err := strconv.Atoi(tail)
@@ -464,7 +465,7 @@ func newServiceLogs() *cobra.Command {
 			return err
 		}
 		defer cli.Close()
-		names := taskNames{cli: cli, service: args[0]}
+		names.cli, names.service = cli, args[0]
 		for l, err := range swarm.Logs(ctx, cli, args[0], o) {
 			if err != nil {
 				return err
@@ -473,11 +474,14 @@ func newServiceLogs() *cobra.Command {
 			if l.Stream == swarm.Stderr {
 				w = os.Stderr
 			}
-			prefix := names.of(ctx, l.TaskID)
-			if timestamps {
-				prefix = l.Time.Format(time.RFC3339Nano) + " " + prefix
+			line := names.of(ctx, l.TaskID) + " | " + l.Text
+			if names.raw {
+				line = l.Text
 			}
-			fmt.Fprintf(w, "%s | %s\n", prefix, l.Text)
+			if timestamps {
+				line = l.Time.Format(time.RFC3339Nano) + " " + line
+			}
+			fmt.Fprintln(w, line)
 		}
 		return nil
 	})
@@ -486,6 +490,10 @@ func newServiceLogs() *cobra.Command {
 	fl.StringVar(&o.Since, "since", "", `Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)`)
 	fl.StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
 	fl.BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
+	fl.BoolVar(&names.noResolve, "no-resolve", false, "Do not map IDs to Names in output")
+	fl.BoolVar(&names.noTaskIDs, "no-task-ids", false, "Do not include task IDs in output")
+	fl.BoolVar(&names.noTrunc, "no-trunc", false, "Do not truncate output")
+	fl.BoolVar(&names.raw, "raw", false, "Do not neatly format logs")
 	cmd.ValidArgsFunction = completeNames(serviceNames)
 	return cmd
 }
@@ -493,9 +501,10 @@ func newServiceLogs() *cobra.Command {
 // taskNames turns task IDs into `docker service logs` prefixes (NAME.SLOT.ID@NODE), listing the
 // service's tasks again when a new one appears.
 type taskNames struct {
-	cli     swarm.TasksClient
-	service string
-	known   map[string]string
+	cli                                swarm.TasksClient
+	service                            string
+	known                              map[string]string
+	noResolve, noTaskIDs, noTrunc, raw bool
 }
 
 func (n *taskNames) of(ctx context.Context, id string) string {
@@ -505,7 +514,18 @@ func (n *taskNames) of(ctx context.Context, id string) string {
 	n.known = map[string]string{}
 	tasks, _ := swarm.Tasks(ctx, n.cli, n.service, swarm.TasksOptions{History: true})
 	for _, t := range tasks {
-		n.known[t.ID] = t.Name + "." + shortID(t.ID) + "@" + t.Node
+		name, node, id := t.Name, t.Node, shortID(t.ID)
+		if n.noResolve {
+			name, node = fmt.Sprintf("%s.%d", t.ServiceID, t.Slot), t.NodeID
+		}
+		if n.noTrunc {
+			id = t.ID
+		}
+		if n.noTaskIDs {
+			n.known[t.ID] = name + "@" + node
+		} else {
+			n.known[t.ID] = name + "." + id + "@" + node
+		}
 	}
 	if _, ok := n.known[id]; !ok {
 		n.known[id] = shortID(id)

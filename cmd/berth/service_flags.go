@@ -36,7 +36,7 @@ type serviceSpecFlags struct {
 	limitPids                                                                           int64
 	restartCondition                                                                    string
 	restartDelay, restartWindow                                                         time.Duration
-	restartMax, maxPerNode                                                              uint64
+	restartMax, maxPerNode, maxConcurrent                                               uint64
 	updateCfg, rollbackCfg                                                              updateFlags
 	logOpts                                                                             keyValues
 	envFiles                                                                            stringList
@@ -125,6 +125,7 @@ func (f *serviceSpecFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.restartDelay, "restart-delay", 0, "Delay between restart attempts (ns|us|ms|s|m|h) (default 5s)")
 	fs.Uint64Var(&f.restartMax, "restart-max-attempts", 0, "Maximum number of restarts before giving up")
 	fs.DurationVar(&f.restartWindow, "restart-window", 0, "Window used to evaluate the restart policy (ns|us|ms|s|m|h)")
+	fs.Uint64Var(&f.maxConcurrent, "max-concurrent", 0, "Number of job tasks to run concurrently (default equal to --replicas)")
 	fs.Uint64Var(&f.maxPerNode, "replicas-max-per-node", 0, "Maximum number of tasks per node (default 0 = unlimited)")
 	f.updateCfg.register(fs, "update")
 	f.rollbackCfg.register(fs, "rollback")
@@ -212,6 +213,14 @@ func (f *serviceSpecFlags) apply(fs *pflag.FlagSet, spec *swarmtypes.ServiceSpec
 				spec.TaskTemplate.LogDriver.Options = map[string]string{}
 			}
 			maps.Copy(spec.TaskTemplate.LogDriver.Options, f.logOpts)
+		}
+	}
+	if set("max-concurrent") {
+		if spec.Mode.ReplicatedJob == nil {
+			p.Add(verb+"/max-concurrent", "only a replicated-job service runs tasks concurrently up to a maximum")
+		} else {
+			n := f.maxConcurrent
+			spec.Mode.ReplicatedJob.MaxConcurrent = &n
 		}
 	}
 	if set("replicas-max-per-node") {

@@ -12,8 +12,8 @@ var version = "dev"
 
 func init() {
 	addGroup(func() *cobra.Command {
-		return newVerb("version", "Show the berth version and the engine's", noArgs, func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(stdout(), "berth %s\n", version)
+		var format string
+		cmd := newVerb("version [OPTIONS]", "Show the berth version and the engine's", noArgs, func(cmd *cobra.Command, _ []string) error {
 			cli, err := engine(cmd.Context())
 			if err != nil {
 				return err
@@ -23,8 +23,18 @@ func init() {
 			if err != nil {
 				return err
 			}
+			if format != "" {
+				info := map[string]any{
+					"Client": map[string]any{"Version": version, "APIVersion": cli.ClientVersion(), "Host": cli.DaemonHost()},
+					"Server": v,
+				}
+				return printInspect(stdout(), format, []any{info})
+			}
+			fmt.Fprintf(stdout(), "berth %s\n", version)
 			fmt.Fprintf(stdout(), "engine %s (API %s, negotiated %s) at %s\n", v.Version, v.APIVersion, cli.ClientVersion(), cli.DaemonHost())
 			return nil
 		})
+		cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template ('json' or a Go template)")
+		return cmd
 	})
 }
