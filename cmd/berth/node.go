@@ -28,7 +28,7 @@ const nodeTable = "{{.ID}} {{if .Self}}*{{else}} {{ end }}\t{{.Hostname}}\t{{.St
 
 type nodeRow struct {
 	ID            string
-	Self          bool
+	Self          bool `header:""`
 	Hostname      string
 	Status        string
 	Availability  string

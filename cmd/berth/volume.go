@@ -80,13 +80,14 @@ func newVolumeCreate() *cobra.Command {
 }
 
 type volumeRow struct {
-	Driver     string
-	Name       string `header:"VOLUME NAME"`
-	Scope      string
-	Mountpoint string
-	Labels     string
-	Links      string
-	Size       string
+	Availability, Group, Status string // of cluster volumes; N/A here
+	Driver                      string
+	Name                        string `header:"VOLUME NAME"`
+	Scope                       string
+	Mountpoint                  string
+	Labels                      string
+	Links                       string
+	Size                        string
 }
 
 func newVolumeLs() *cobra.Command {
@@ -107,7 +108,8 @@ func newVolumeLs() *cobra.Command {
 		}
 		var rows []volumeRow
 		for _, v := range list {
-			r := volumeRow{Driver: v.Driver, Name: v.Name, Scope: v.Scope, Mountpoint: v.Mountpoint, Labels: nodeLabels(v.Labels), Links: "N/A", Size: "N/A"}
+			r := volumeRow{Driver: v.Driver, Name: v.Name, Scope: v.Scope, Mountpoint: v.Mountpoint, Labels: nodeLabels(v.Labels), Links: "N/A", Size: "N/A",
+				Availability: "N/A", Group: "N/A", Status: "N/A"}
 			if v.UsageData != nil && v.UsageData.Size >= 0 {
 				r.Size = units.HumanSize(float64(v.UsageData.Size))
 			}
