@@ -25,7 +25,8 @@ func parseMountCSV(s string) (mount.Mount, error) {
 	m := mount.Mount{Type: mount.TypeVolume}
 	vol := func() *mount.VolumeOptions {
 		if m.VolumeOptions == nil {
-			m.VolumeOptions = &mount.VolumeOptions{}
+			// with a driver config always, as the Docker CLI sends volume options
+			m.VolumeOptions = &mount.VolumeOptions{DriverConfig: &mount.Driver{}}
 		}
 		return m.VolumeOptions
 	}
@@ -96,14 +97,8 @@ func parseMountCSV(s string) (mount.Mount, error) {
 			}
 			vol().Labels[lk] = lv
 		case "volume-driver":
-			if vol().DriverConfig == nil {
-				vol().DriverConfig = &mount.Driver{}
-			}
 			vol().DriverConfig.Name = v
 		case "volume-opt":
-			if vol().DriverConfig == nil {
-				vol().DriverConfig = &mount.Driver{}
-			}
 			if vol().DriverConfig.Options == nil {
 				vol().DriverConfig.Options = map[string]string{}
 			}

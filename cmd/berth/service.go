@@ -128,12 +128,17 @@ func waitService(ctx context.Context, cli swarm.WatchClient, id string, quiet bo
 	if err != nil {
 		return err
 	}
-	for p, err := range swarm.Watch(ctx, cli, []string{id}, swarm.WatchOptions{}) {
+	return watchServices(ctx, cli, []string{id}, swarm.WatchOptions{}, quiet, view)
+}
+
+// watchServices shows one line per service, redrawn on a terminal, until all converge.
+func watchServices(ctx context.Context, cli swarm.WatchClient, ids []string, opts swarm.WatchOptions, quiet bool, view *progressView) error {
+	for p, err := range swarm.Watch(ctx, cli, ids, opts) {
 		if err != nil {
 			return err
 		}
 		if !quiet {
-			view.Set(id, p.String())
+			view.Set(p.ServiceID, p.String())
 		}
 	}
 	return nil
@@ -171,12 +176,18 @@ func newServiceScale() *cobra.Command {
 			return err
 		}
 		var errs []error
+		var scaled []string
 		for _, tg := range targets {
-			if _, err := swarm.Scale(ctx, cli, tg.service, tg.n, swarm.ScaleOptions{Detach: detach}); err != nil {
+			if _, err := swarm.Scale(ctx, cli, tg.service, tg.n, swarm.ScaleOptions{Detach: true}); err != nil {
 				errs = append(errs, err)
 				continue
 			}
+			scaled = append(scaled, tg.service)
 			view.Line(fmt.Sprintf("%s scaled to %d", tg.service, tg.n))
+		}
+		if !detach && len(scaled) > 0 {
+			// all services converge together, one progress line each, as docker's
+			errs = append(errs, watchServices(ctx, cli, scaled, swarm.WatchOptions{Stable: -1}, false, view))
 		}
 		return errors.Join(errs...)
 	})

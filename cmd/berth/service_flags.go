@@ -139,10 +139,10 @@ func (f *serviceSpecFlags) register(fs *pflag.FlagSet) {
 
 func (u *updateFlags) register(fs *pflag.FlagSet, kind string) {
 	fs.Uint64Var(&u.parallelism, kind+"-parallelism", 1, "Maximum number of tasks updated simultaneously (0 to update all at once)")
-	fs.DurationVar(&u.delay, kind+"-delay", 0, "Delay between updates (ns|us|ms|s|m|h) (default 0s)")
-	fs.DurationVar(&u.monitor, kind+"-monitor", 0, "Duration after each task update to monitor for failure (ns|us|ms|s|m|h) (default 5s)")
-	fs.StringVar(&u.failureAction, kind+"-failure-action", "", `Action on `+kind+` failure ("pause", "continue"`+map[bool]string{true: `, "rollback"`}[kind == "update"]+`) (default "pause")`)
-	fs.StringVar(&u.order, kind+"-order", "", ``+kind+` order ("start-first", "stop-first") (default "stop-first")`)
+	fs.DurationVar(&u.delay, kind+"-delay", 0, "Delay between updates (ns|us|ms|s|m|h)")
+	fs.DurationVar(&u.monitor, kind+"-monitor", 5*time.Second, "Duration after each task update to monitor for failure (ns|us|ms|s|m|h)")
+	fs.StringVar(&u.failureAction, kind+"-failure-action", "pause", `Action on `+kind+` failure ("pause", "continue"`+map[bool]string{true: `, "rollback"`}[kind == "update"]+`)`)
+	fs.StringVar(&u.order, kind+"-order", "stop-first", kind+` order ("start-first", "stop-first")`)
 	fs.Float32Var(&u.maxFailureRatio, kind+"-max-failure-ratio", 0, "Failure rate to tolerate during an "+kind)
 }
 
@@ -160,6 +160,9 @@ func (f *serviceSpecFlags) apply(fs *pflag.FlagSet, spec *swarmtypes.ServiceSpec
 	var p berth.Problems
 	c := spec.TaskTemplate.ContainerSpec
 	set := fs.Changed
+	if !f.update {
+		createDefaults(spec, f.init)
+	}
 	if set("hostname") {
 		c.Hostname = f.hostname
 	}
@@ -373,16 +376,30 @@ func (f *serviceSpecFlags) applyPolicies(set func(string) bool, spec *swarmtypes
 			r.Window = &d
 		}
 	}
-	f.updateCfg.apply(set, "update", &spec.UpdateConfig)
-	f.rollbackCfg.apply(set, "rollback", &spec.RollbackConfig)
+	for _, kind := range []string{"update", "rollback"} {
+		cfg, dst := &f.updateCfg, &spec.UpdateConfig
+		if kind == "rollback" {
+			cfg, dst = &f.rollbackCfg, &spec.RollbackConfig
+		}
+		changed := set
+		if !f.update && cfg.changed(set, kind) {
+			// create sends a config whole, the flags' defaults filling it, as the Docker CLI does
+			changed = func(string) bool { return true }
+		}
+		cfg.apply(changed, kind, dst)
+	}
+}
+
+func (u *updateFlags) changed(set func(string) bool, kind string) bool {
+	return set(kind+"-parallelism") || set(kind+"-delay") || set(kind+"-monitor") || set(kind+"-failure-action") || set(kind+"-order") || set(kind+"-max-failure-ratio")
 }
 
 func (u *updateFlags) apply(set func(string) bool, kind string, dst **swarmtypes.UpdateConfig) {
-	if !(set(kind+"-parallelism") || set(kind+"-delay") || set(kind+"-monitor") || set(kind+"-failure-action") || set(kind+"-order") || set(kind+"-max-failure-ratio")) {
+	if !u.changed(set, kind) {
 		return
 	}
 	if *dst == nil {
-		*dst = &swarmtypes.UpdateConfig{Parallelism: 1}
+		*dst = &swarmtypes.UpdateConfig{}
 	}
 	c := *dst
 	if set(kind + "-parallelism") {
@@ -402,6 +419,30 @@ func (u *updateFlags) apply(set func(string) bool, kind string, dst **swarmtypes
 	}
 	if set(kind + "-max-failure-ratio") {
 		c.MaxFailureRatio = u.maxFailureRatio
+	}
+}
+
+// createDefaults fills in what `docker service create` always sends, so a service berth
+// creates has the spec docker's would.
+func createDefaults(spec *swarmtypes.ServiceSpec, init bool) {
+	c := spec.TaskTemplate.ContainerSpec
+	c.Init = &init
+	if c.DNSConfig == nil {
+		c.DNSConfig = &swarmtypes.DNSConfig{}
+	}
+	t := &spec.TaskTemplate
+	if t.Resources == nil {
+		t.Resources = &swarmtypes.ResourceRequirements{}
+	}
+	if t.Resources.Limits == nil {
+		t.Resources.Limits = &swarmtypes.Limit{}
+	}
+	if t.Resources.Reservations == nil {
+		t.Resources.Reservations = &swarmtypes.Resources{}
+	}
+	placement(spec)
+	if spec.EndpointSpec == nil {
+		spec.EndpointSpec = &swarmtypes.EndpointSpec{Mode: swarmtypes.ResolutionModeVIP}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -29,7 +30,11 @@ func (f *serviceSpecFlags) applyLists(spec *swarmtypes.ServiceSpec, p *berth.Pro
 	}
 	l := f.lists
 
-	c.Env = applyEnv(c.Env, l["env"].add, l["env"].rm)
+	if f.update {
+		c.Env = applyEnv(c.Env, l["env"].add, l["env"].rm)
+	} else {
+		c.Env = append(c.Env, createEnv(l["env"].add)...)
+	}
 	spec.Labels = applyMap(spec.Labels, l["label"].add, l["label"].rm)
 	c.Labels = applyMap(c.Labels, l["container-label"].add, l["container-label"].rm)
 	if s := applyMap(c.Sysctls, l["sysctl"].add, l["sysctl"].rm); len(s) > 0 || c.Sysctls != nil {
@@ -75,6 +80,11 @@ func (f *serviceSpecFlags) applyLists(spec *swarmtypes.ServiceSpec, p *berth.Pro
 			p.AddErr(path("mount", i), err)
 			out = slices.DeleteFunc(out, func(o mount.Mount) bool { return o.Target == m.Target })
 			out = append(out, m)
+		}
+		if f.update { // as docker's update orders them
+			slices.SortStableFunc(out, func(a, b mount.Mount) int {
+				return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Target, b.Target))
+			})
 		}
 		c.Mounts = out
 	}
@@ -123,8 +133,9 @@ func (f *serviceSpecFlags) applyLists(spec *swarmtypes.ServiceSpec, p *berth.Pro
 		c.Groups = applyStrings(c.Groups, pair.add, pair.rm)
 	}
 	if pair := l["cap"]; len(pair.add)+len(pair.rm) > 0 {
-		c.CapabilityAdd = applyStrings(c.CapabilityAdd, pair.add, pair.rm)
-		c.CapabilityDrop = applyStrings(c.CapabilityDrop, pair.rm, pair.add)
+		add, drop := normalizeCaps(pair.add), normalizeCaps(pair.rm)
+		c.CapabilityAdd = applyStrings(c.CapabilityAdd, add, drop)
+		c.CapabilityDrop = applyStrings(c.CapabilityDrop, drop, add)
 	}
 	if pair := l["ulimit"]; len(pair.add)+len(pair.rm) > 0 {
 		var out []*container.Ulimit
@@ -146,11 +157,42 @@ func (f *serviceSpecFlags) applyLists(spec *swarmtypes.ServiceSpec, p *berth.Pro
 	}
 }
 
+// normalizeCaps writes capabilities as the Engine stores them: upper case with the CAP_
+// prefix ("net_admin" → "CAP_NET_ADMIN"); ALL stays ALL.
+func normalizeCaps(caps []string) []string {
+	var out []string
+	for _, c := range caps {
+		c = strings.ToUpper(c)
+		if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 func dns(c *swarmtypes.ContainerSpec) *swarmtypes.DNSConfig {
 	if c.DNSConfig == nil {
 		c.DNSConfig = &swarmtypes.DNSConfig{}
 	}
 	return c.DNSConfig
+}
+
+// createEnv is the environment of `service create`: the entries in the order given (env files
+// first), KEY alone taking this shell's value, as the Docker CLI sends them.
+func createEnv(add []string) []string {
+	var out []string
+	for _, e := range add {
+		if k, _, ok := strings.Cut(e, "="); !ok {
+			v, found := os.LookupEnv(k)
+			if !found {
+				continue
+			}
+			e = k + "=" + v
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // applyEnv sets KEY=VALUE entries (KEY alone: this shell's value, left out when unset) after
@@ -216,32 +258,36 @@ func (f *serviceSpecFlags) applyPorts(spec *swarmtypes.ServiceSpec, p *berth.Pro
 	if spec.EndpointSpec == nil {
 		spec.EndpointSpec = &swarmtypes.EndpointSpec{}
 	}
-	var out []swarmtypes.PortConfig
-	for _, pc := range spec.EndpointSpec.Ports {
-		removed := false
-		for _, r := range pair.rm {
-			target, proto, _ := strings.Cut(r, "/")
-			if _, t, ok := strings.Cut(target, ":"); ok {
-				target = t
-			}
-			removed = removed || target == strconv.Itoa(int(pc.TargetPort)) && (proto == "" || proto == string(pc.Protocol))
-		}
-		if !removed {
-			out = append(out, pc)
-		}
+	// a port to remove is matched as docker matches it: the same target, protocol and mode,
+	// and the same published port unless the removal names none
+	var rm []swarmtypes.PortConfig
+	for i, r := range pair.rm {
+		ports, err := parsePublish(r)
+		p.AddErr(fmt.Sprintf("%s/publish-rm[%d]", strings.Split(path("publish", i), "/")[0], i), err)
+		rm = append(rm, ports...)
 	}
+	out := slices.DeleteFunc(slices.Clone(spec.EndpointSpec.Ports), func(pc swarmtypes.PortConfig) bool {
+		return slices.ContainsFunc(rm, func(r swarmtypes.PortConfig) bool {
+			return r.TargetPort == pc.TargetPort && r.Protocol == pc.Protocol && r.PublishMode == pc.PublishMode &&
+				(r.PublishedPort == 0 || r.PublishedPort == pc.PublishedPort)
+		})
+	})
 	for i, pub := range pair.add {
-		if !strings.Contains(pub, "=") {
-			ports, err := swarm.ParsePorts(pub)
-			p.AddErr(path("publish", i), err)
-			out = append(out, ports...)
-			continue
-		}
-		pc, err := parsePortCSV(pub)
+		ports, err := parsePublish(pub)
 		p.AddErr(path("publish", i), err)
-		out = append(out, pc)
+		out = append(out, ports...)
 	}
 	spec.EndpointSpec.Ports = out
+}
+
+// parsePublish parses --publish in the short (8080:80/udp) or long (published=8080,target=80)
+// syntax.
+func parsePublish(s string) ([]swarmtypes.PortConfig, error) {
+	if !strings.Contains(s, "=") {
+		return swarm.ParsePorts(s)
+	}
+	pc, err := parsePortCSV(s)
+	return []swarmtypes.PortConfig{pc}, err
 }
 
 func (f *serviceSpecFlags) applyNetworks(spec *swarmtypes.ServiceSpec, path func(string, int) string) {
