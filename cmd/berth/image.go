@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"iter"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	units "github.com/docker/go-units"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/image"
@@ -109,12 +111,7 @@ func newBuild() *cobra.Command {
 
 func newPush() *cobra.Command {
 	var quiet bool
-	cmd := newVerb("push [OPTIONS] NAME[:TAG]", "Upload an image to a registry", exactArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
+	cmd := engineVerb("push [OPTIONS] NAME[:TAG]", "Upload an image to a registry", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		r, err := printProgress(image.Push(cmd.Context(), cli, args[0], image.PushOptions{Auth: registryAuthFor(args[0])}), quiet)
 		if err == nil && r.Digest != "" {
 			fmt.Fprintln(stdout(), "digest:", r.Digest)
@@ -128,13 +125,8 @@ func newPush() *cobra.Command {
 func newPull() *cobra.Command {
 	var platform string
 	var quiet bool
-	cmd := newVerb("pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", exactArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		_, err = printProgress(image.Pull(cmd.Context(), cli, args[0], image.PullOptions{Platform: platform, Auth: registryAuthFor(args[0])}), quiet)
+	cmd := engineVerb("pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
+		_, err := printProgress(image.Pull(cmd.Context(), cli, args[0], image.PullOptions{Platform: platform, Auth: registryAuthFor(args[0])}), quiet)
 		return err
 	})
 	cmd.Flags().StringVar(&platform, "platform", "", "Set platform if server is multi-platform capable")
@@ -142,47 +134,15 @@ func newPull() *cobra.Command {
 	return cmd
 }
 
-func newImageInspect() *cobra.Command {
-	var format string
-	cmd := newVerb("inspect [OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		var out []any
-		for _, ref := range args {
-			info, err := image.Inspect(cmd.Context(), cli, ref)
-			if err != nil {
-				return err
-			}
-			out = append(out, info)
-		}
-		return printInspect(stdout(), format, out)
-	})
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template ('json' or a Go template)")
-	return cmd
-}
-
 func newTag() *cobra.Command {
-	return newVerb("tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", exactArgs(2), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
+	return engineVerb("tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", exactArgs(2), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		return image.Tag(cmd.Context(), cli, args[0], args[1])
 	})
 }
 
 func newImageRm() *cobra.Command {
 	var force, noPrune bool
-	cmd := newVerb("rm [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
+	cmd := engineVerb("rm [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", minArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		var errs []error
 		for _, ref := range args {
 			if err := image.Remove(cmd.Context(), cli, ref, image.RemoveOptions{Force: force, NoPrune: noPrune}); err != nil {
@@ -362,12 +322,7 @@ type historyRow struct {
 func newImageHistory() *cobra.Command {
 	var o listOptions
 	var human bool
-	cmd := newVerb("history [OPTIONS] IMAGE", "Show the history of an image", exactArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
+	cmd := engineVerb("history [OPTIONS] IMAGE", "Show the history of an image", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		items, err := image.History(cmd.Context(), cli, args[0])
 		if err != nil {
 			return err
@@ -443,4 +398,11 @@ func newImagePrune() *cobra.Command {
 	cmd.Flags().Var(&filters, "filter", `Provide filter values (e.g. "until=<timestamp>")`)
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
 	return cmd
+}
+
+func newImageInspect() *cobra.Command {
+	return inspectVerb("inspect [OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images",
+		func(ctx context.Context, cli *client.Client, ref string) (image.Info, error) {
+			return image.Inspect(ctx, cli, ref)
+		}, nil)
 }

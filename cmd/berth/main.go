@@ -10,22 +10,29 @@
 //
 // # Adding a verb group
 //
-// A group is one file. Write a constructor that returns the group's *cobra.Command (made with
-// newGroup, its verbs with newVerb) and register it from the file's init function:
+// A group is one file. Write a constructor that returns the group's *cobra.Command, made with
+// newGroup from verbs made with newVerb (or engineVerb, which hands the verb a connected
+// client), and register it from the file's init function:
 //
 //	func init() { addGroup(newNetworkCommand) }
 //
 //	func newNetworkCommand() *cobra.Command {
-//		ls := newVerb("ls [OPTIONS]", "List networks", noArgs, func(cmd *cobra.Command, args []string) error {
-//			cli, err := engine(cmd.Context())
+//		var o listOptions
+//		ls := engineVerb("ls [OPTIONS]", "List networks", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
+//			f, err := o.filterArgs("driver", "id", "label", "name", "scope", "type")
 //			…
+//			return printRows(stdout(), o, "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", rows, func(r networkRow) string { return r.ID })
 //		})
-//		addListFlags(ls, &listOpts) // --format, -q, -f/--filter, --no-trunc
-//		return newGroup("network", "Manage networks", ls)
+//		addListFlags(ls, &o, "network IDs", "driver, id, label, name, scope, type", true) // --format, -q, -f, --no-trunc
+//		rm := removeVerb("rm NETWORK [NETWORK...]", "Remove one or more networks", network.Remove)
+//		return newGroup("network", "Manage networks", ls, rm, inspectVerb(…))
 //	}
 //
-// Nothing else changes: help, completion (completeNames), the Docker CLI plugin and the
-// global -H/--host and --context flags come with the root.
+// Nothing else changes: help, usage errors, completion (set ValidArgsFunction to
+// completeNames(networkNames)), the Docker CLI plugin and the global -H/--host and --context
+// flags come with the root. A group registered twice under one name is merged, so a file can
+// add verbs to an existing group ("container" has `container data` in volume.go). Run
+// TestFlagsMatchDocker afterwards: it compares the new verbs' flags with docker's.
 package main
 
 import (

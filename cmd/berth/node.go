@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -39,17 +41,12 @@ type nodeRow struct {
 
 func newNodeLs() *cobra.Command {
 	var o listOptions
-	cmd := newVerb("ls [OPTIONS]", "List nodes in the swarm", noArgs, func(cmd *cobra.Command, _ []string) error {
+	cmd := engineVerb("ls [OPTIONS]", "List nodes in the swarm", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		f, err := o.filterArgs("id", "label", "membership", "name", "node.label", "role")
 		if err != nil {
 			return err
 		}
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		nodes, err := swarm.ListNodes(ctx, cli, f)
 		if err != nil {
 			return err
@@ -77,50 +74,46 @@ func newNodeLs() *cobra.Command {
 }
 
 func newNodeInspect() *cobra.Command {
-	var format string
-	var pretty bool
-	cmd := newVerb("inspect [OPTIONS] self|NODE [NODE...]", "Display detailed information on one or more nodes", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		cli, err := engine(ctx)
+	cmd := inspectVerb("inspect [OPTIONS] self|NODE [NODE...]", "Display detailed information on one or more nodes",
+		func(ctx context.Context, cli *client.Client, name string) (swarmtypes.Node, error) {
+			n, err := findNode(ctx, cli, name)
+			return n.API, err
+		}, printNodePretty)
+	cmd.ValidArgsFunction = completeNames(nodeNames)
+	return cmd
+}
+
+// findNode finds a node by ID or hostname, or "self": the node of the engine berth talks to.
+func findNode(ctx context.Context, cli *client.Client, name string) (swarm.Node, error) {
+	if name == "self" {
+		info, err := cli.Info(ctx, client.InfoOptions{})
 		if err != nil {
-			return err
+			return swarm.Node{}, err
 		}
-		defer cli.Close()
-		var out []any
-		for _, name := range args {
-			if name == "self" {
-				info, err := cli.Info(ctx, client.InfoOptions{})
-				if err != nil {
-					return err
-				}
-				name = info.Info.Swarm.NodeID
-			}
-			n, err := swarm.InspectNode(ctx, cli, name)
-			if err != nil {
-				return err
-			}
-			if pretty {
-				w := stdout()
-				fmt.Fprintf(w, "ID:\t\t\t%s\nHostname:\t\t%s\nJoined at:\t\t%s\nStatus:\n State:\t\t\t%s\n Availability:\t\t%s\n Address:\t\t%s\n",
-					n.ID, n.Hostname, n.API.CreatedAt, title(string(n.Status)), title(string(n.Availability)), n.Addr)
-				if n.ManagerStatus != "" {
-					fmt.Fprintf(w, "Manager Status:\n Address:\t\t%s\n Raft Status:\t\t%s\n Leader:\t\t%v\n", n.API.ManagerStatus.Addr, title(string(n.API.ManagerStatus.Reachability)), n.API.ManagerStatus.Leader)
-				}
-				fmt.Fprintf(w, "Platform:\t\t%s\nEngine Version:\t\t%s\n", n.Platform, n.EngineVersion)
-				if len(n.Labels) > 0 {
-					fmt.Fprintf(w, "Labels:\t\t\t%s\n", nodeLabels(n.Labels))
-				}
-				continue
-			}
-			out = append(out, n.API)
-		}
-		if pretty {
-			return nil
-		}
-		return printInspect(stdout(), format, out)
+		name = info.Info.Swarm.NodeID
+	}
+	return swarm.InspectNode(ctx, cli, name)
+}
+
+func printNodePretty(w io.Writer, api swarmtypes.Node) {
+	n := swarm.NodeFromAPI(api)
+	fmt.Fprintf(w, "ID:\t\t\t%s\nHostname:\t\t%s\nJoined at:\t\t%s\nStatus:\n State:\t\t\t%s\n Availability:\t\t%s\n Address:\t\t%s\n",
+		n.ID, n.Hostname, n.API.CreatedAt, title(string(n.Status)), title(string(n.Availability)), n.Addr)
+	if n.ManagerStatus != "" {
+		fmt.Fprintf(w, "Manager Status:\n Address:\t\t%s\n Raft Status:\t\t%s\n Leader:\t\t%v\n", n.API.ManagerStatus.Addr, title(string(n.API.ManagerStatus.Reachability)), n.API.ManagerStatus.Leader)
+	}
+	fmt.Fprintf(w, "Platform:\t\t%s\nEngine Version:\t\t%s\n", n.Platform, n.EngineVersion)
+	if len(n.Labels) > 0 {
+		fmt.Fprintf(w, "Labels:\t\t\t%s\n", nodeLabels(n.Labels))
+	}
+}
+
+func newNodeRm() *cobra.Command {
+	var force bool
+	cmd := removeVerb("rm [OPTIONS] NODE [NODE...]", "Remove one or more nodes from the swarm", func(ctx context.Context, cli *client.Client, name string) error {
+		return swarm.RemoveNode(ctx, cli, name, swarm.RemoveNodeOptions{Force: force})
 	})
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template ('json' or a Go template)")
-	cmd.Flags().BoolVar(&pretty, "pretty", false, "Print the information in a human friendly format")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force remove a node from the swarm")
 	cmd.ValidArgsFunction = completeNames(nodeNames)
 	return cmd
 }
@@ -136,30 +129,18 @@ func nodeLabels(m map[string]string) string {
 func newNodePs() *cobra.Command {
 	var o listOptions
 	var noResolve bool
-	cmd := newVerb("ps [OPTIONS] [NODE...]", "List tasks running on one or more nodes, defaults to current node", cobra.ArbitraryArgs, func(cmd *cobra.Command, args []string) error {
+	cmd := engineVerb("ps [OPTIONS] [NODE...]", "List tasks running on one or more nodes, defaults to current node", cobra.ArbitraryArgs, func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		f, err := o.filterArgs("id", "name", "label", "desired-state")
 		if err != nil {
 			return err
 		}
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		if len(args) == 0 {
 			args = []string{"self"}
 		}
 		var all []swarm.Task
 		for _, name := range args {
-			if name == "self" {
-				info, err := cli.Info(ctx, client.InfoOptions{})
-				if err != nil {
-					return err
-				}
-				name = info.Info.Swarm.NodeID
-			}
-			n, err := swarm.InspectNode(ctx, cli, name)
+			n, err := findNode(ctx, cli, name)
 			if err != nil {
 				return err
 			}
@@ -169,12 +150,7 @@ func newNodePs() *cobra.Command {
 			}
 			all = append(all, tasks...)
 		}
-		rows := taskRows(o, all, time.Now())
-		if noResolve {
-			for i, t := range all {
-				rows[i].Node = t.NodeID
-			}
-		}
+		rows := taskRows(o, all, time.Now(), noResolve)
 		return printRows(stdout(), o, taskTable, rows, func(r taskRow) string { return r.ID })
 	})
 	addListFlags(cmd, &o, "task IDs", "id, name, label, desired-state", true)
@@ -224,12 +200,7 @@ func newNodeDemote() *cobra.Command {
 }
 
 func nodeRoleVerb(verb string, role swarmtypes.NodeRole, short string) *cobra.Command {
-	cmd := newVerb(verb+" NODE [NODE...]", short, minArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
+	cmd := engineVerb(verb+" NODE [NODE...]", short, minArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		var errs []error
 		for _, node := range args {
 			if _, err := swarm.UpdateNode(cmd.Context(), cli, node, swarm.NodeUpdate{Role: role}); err != nil {
@@ -240,30 +211,6 @@ func nodeRoleVerb(verb string, role swarmtypes.NodeRole, short string) *cobra.Co
 		}
 		return errors.Join(errs...)
 	})
-	cmd.ValidArgsFunction = completeNames(nodeNames)
-	return cmd
-}
-
-func newNodeRm() *cobra.Command {
-	var force bool
-	cmd := newVerb("rm [OPTIONS] NODE [NODE...]", "Remove one or more nodes from the swarm", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		var errs []error
-		for _, node := range args {
-			if err := swarm.RemoveNode(cmd.Context(), cli, node, swarm.RemoveNodeOptions{Force: force}); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			fmt.Fprintln(stdout(), node)
-		}
-		return errors.Join(errs...)
-	})
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force remove a node from the swarm")
-	cmd.Aliases = []string{"remove"}
 	cmd.ValidArgsFunction = completeNames(nodeNames)
 	return cmd
 }

@@ -21,13 +21,9 @@ func init() {
 
 func newRegistryStart() *cobra.Command {
 	var opts registry.Options
-	cmd := newVerb("start [OPTIONS]", "Start a local registry container", noArgs, func(cmd *cobra.Command, _ []string) error {
+	cmd := engineVerb("start [OPTIONS]", "Start a local registry container", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
+		var err error
 		if opts.Image == "" {
 			if opts.Image, err = fixtures.Registry.Resolve(ctx, cli); err != nil {
 				return err
@@ -54,13 +50,8 @@ func newRegistryStart() *cobra.Command {
 
 // registryVerb is a verb on the registry named by its first argument.
 func registryVerb(use, short string, nargs int, f func(context.Context, *client.Client, *registry.Registry, []string) error) *cobra.Command {
-	return newVerb(use, short, exactArgs(nargs), func(cmd *cobra.Command, args []string) error {
+	return engineVerb(use, short, exactArgs(nargs), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		r, err := registry.Open(ctx, cli, args[0])
 		if err != nil {
 			return err

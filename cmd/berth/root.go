@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 
@@ -135,6 +136,18 @@ func newGroup(name, short string, verbs ...*cobra.Command) *cobra.Command {
 // ("deploy [OPTIONS] STACK").
 func newVerb(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Args: args, RunE: run}
+}
+
+// engineVerb is a verb that talks to the engine: run gets a connected client, closed after it.
+func engineVerb(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, cli *client.Client, args []string) error) *cobra.Command {
+	return newVerb(use, short, args, func(cmd *cobra.Command, args []string) error {
+		cli, err := engine(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		return run(cmd, cli, args)
+	})
 }
 
 // Argument checks with the Docker CLI's messages.

@@ -84,8 +84,8 @@ type taskRow struct {
 }
 
 // taskRows are `docker service ps` rows: an older task of the same slot is shown as
-// ` \_ NAME` below the newest.
-func taskRows(o listOptions, tasks []swarm.Task, now time.Time) []taskRow {
+// ` \_ NAME` below the newest; noResolve shows node IDs instead of hostnames.
+func taskRows(o listOptions, tasks []swarm.Task, now time.Time, noResolve bool) []taskRow {
 	rows := make([]taskRow, 0, len(tasks))
 	prev := ""
 	for _, t := range tasks {
@@ -110,7 +110,11 @@ func taskRows(o listOptions, tasks []swarm.Task, now time.Time) []taskRow {
 		for _, p := range t.API.Status.PortStatus.Ports {
 			ps = append(ps, fmt.Sprintf("*:%d->%d/%s", p.PublishedPort, p.TargetPort, p.Protocol))
 		}
-		rows = append(rows, taskRow{ID: o.trunc(t.ID), Name: name, Image: img, Node: t.Node,
+		node := t.Node
+		if noResolve {
+			node = t.NodeID
+		}
+		rows = append(rows, taskRow{ID: o.trunc(t.ID), Name: name, Image: img, Node: node,
 			DesiredState: title(string(t.DesiredState)), CurrentState: title(string(t.State)) + " " + units.HumanDuration(now.Sub(t.Since)) + " ago",
 			Error: errText, Ports: strings.Join(ps, ",")})
 	}

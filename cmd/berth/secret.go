@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -19,10 +18,10 @@ import (
 
 func init() {
 	addGroup(func() *cobra.Command {
-		return newGroup("secret", "Manage Swarm secrets", newSecretCreate(), newSecretInspect(), newSecretLs(), newObjectRm("secret", swarm.RemoveSecret))
+		return newGroup("secret", "Manage Swarm secrets", newSecretCreate(), newSecretInspect(), newSecretLs(), removeVerb("rm SECRET [SECRET...]", "Remove one or more secrets", func(ctx context.Context, cli *client.Client, n string) error { return swarm.RemoveSecret(ctx, cli, n) }))
 	})
 	addGroup(func() *cobra.Command {
-		return newGroup("config", "Manage Swarm configs", newConfigCreate(), newConfigInspect(), newConfigLs(), newObjectRm("config", swarm.RemoveConfig))
+		return newGroup("config", "Manage Swarm configs", newConfigCreate(), newConfigInspect(), newConfigLs(), removeVerb("rm CONFIG [CONFIG...]", "Remove one or more configs", func(ctx context.Context, cli *client.Client, n string) error { return swarm.RemoveConfig(ctx, cli, n) }))
 	})
 }
 
@@ -118,16 +117,11 @@ func since(t time.Time) string { return units.HumanDuration(time.Since(t)) + " a
 
 func newSecretLs() *cobra.Command {
 	var o listOptions
-	cmd := newVerb("ls [OPTIONS]", "List secrets", noArgs, func(cmd *cobra.Command, _ []string) error {
+	cmd := engineVerb("ls [OPTIONS]", "List secrets", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		f, err := o.filterArgs("id", "label", "name", "driver")
 		if err != nil {
 			return err
 		}
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		list, err := swarm.Secrets(cmd.Context(), cli, f)
 		if err != nil {
 			return err
@@ -156,16 +150,11 @@ type configRow struct {
 
 func newConfigLs() *cobra.Command {
 	var o listOptions
-	cmd := newVerb("ls [OPTIONS]", "List configs", noArgs, func(cmd *cobra.Command, _ []string) error {
+	cmd := engineVerb("ls [OPTIONS]", "List configs", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		f, err := o.filterArgs("id", "label", "name")
 		if err != nil {
 			return err
 		}
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		list, err := swarm.Configs(cmd.Context(), cli, f)
 		if err != nil {
 			return err
@@ -181,94 +170,24 @@ func newConfigLs() *cobra.Command {
 	return cmd
 }
 
+// newObjectRm is `secret rm` or `config rm`.
+
 func newSecretInspect() *cobra.Command {
-	var format string
-	var pretty bool
-	cmd := newVerb("inspect [OPTIONS] SECRET [SECRET...]", "Display detailed information on one or more secrets", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		var out []any
-		for _, name := range args {
-			s, err := swarm.InspectSecret(cmd.Context(), cli, name)
-			if err != nil {
-				return err
-			}
-			if pretty {
-				fmt.Fprintf(stdout(), "ID:              %s\nName:            %s\nCreated at:      %s\nUpdated at:      %s\n", s.ID, s.Spec.Name, s.CreatedAt, s.UpdatedAt)
-				continue
-			}
-			out = append(out, s)
-		}
-		if pretty {
-			return nil
-		}
-		return printInspect(stdout(), format, out)
-	})
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template ('json' or a Go template)")
-	cmd.Flags().BoolVar(&pretty, "pretty", false, "Print the information in a human friendly format")
-	cmd.ValidArgsFunction = completeNames(func(ctx context.Context, cli *client.Client) ([]string, error) {
-		list, err := swarm.Secrets(ctx, cli, nil)
-		var names []string
-		for _, s := range list {
-			names = append(names, s.Spec.Name)
-		}
-		return names, err
-	})
-	return cmd
+	return inspectVerb("inspect [OPTIONS] SECRET [SECRET...]", "Display detailed information on one or more secrets",
+		func(ctx context.Context, cli *client.Client, name string) (swarmtypes.Secret, error) {
+			return swarm.InspectSecret(ctx, cli, name)
+		},
+		func(w io.Writer, s swarmtypes.Secret) {
+			fmt.Fprintf(w, "ID:              %s\nName:            %s\nCreated at:      %s\nUpdated at:      %s\n", s.ID, s.Spec.Name, s.CreatedAt, s.UpdatedAt)
+		})
 }
 
 func newConfigInspect() *cobra.Command {
-	var format string
-	var pretty bool
-	cmd := newVerb("inspect [OPTIONS] CONFIG [CONFIG...]", "Display detailed information on one or more configs", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		var out []any
-		for _, name := range args {
-			c, err := swarm.InspectConfig(cmd.Context(), cli, name)
-			if err != nil {
-				return err
-			}
-			if pretty {
-				fmt.Fprintf(stdout(), "ID:\t\t\t%s\nName:\t\t\t%s\nCreated at:\t\t%s\nUpdated at:\t\t%s\nData:\n%s\n", c.ID, c.Spec.Name, c.CreatedAt, c.UpdatedAt, c.Spec.Data)
-				continue
-			}
-			out = append(out, c)
-		}
-		if pretty {
-			return nil
-		}
-		return printInspect(stdout(), format, out)
-	})
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template ('json' or a Go template)")
-	cmd.Flags().BoolVar(&pretty, "pretty", false, "Print the information in a human friendly format")
-	return cmd
-}
-
-// newObjectRm is `secret rm` or `config rm`.
-func newObjectRm[C any](kind string, remove func(context.Context, C, string) error) *cobra.Command {
-	cmd := newVerb("rm "+map[string]string{"secret": "SECRET [SECRET...]", "config": "CONFIG [CONFIG...]"}[kind], "Remove one or more "+kind+"s", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		var errs []error
-		for _, name := range args {
-			if err := remove(cmd.Context(), any(cli).(C), name); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			fmt.Fprintln(stdout(), name)
-		}
-		return errors.Join(errs...)
-	})
-	cmd.Aliases = []string{"remove"}
-	return cmd
+	return inspectVerb("inspect [OPTIONS] CONFIG [CONFIG...]", "Display detailed information on one or more configs",
+		func(ctx context.Context, cli *client.Client, name string) (swarmtypes.Config, error) {
+			return swarm.InspectConfig(ctx, cli, name)
+		},
+		func(w io.Writer, c swarmtypes.Config) {
+			fmt.Fprintf(w, "ID:\t\t\t%s\nName:\t\t\t%s\nCreated at:\t\t%s\nUpdated at:\t\t%s\nData:\n%s\n", c.ID, c.Spec.Name, c.CreatedAt, c.UpdatedAt, c.Spec.Data)
+		})
 }

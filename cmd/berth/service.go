@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -199,17 +200,12 @@ func newServiceScale() *cobra.Command {
 
 func newServiceLs() *cobra.Command {
 	var o listOptions
-	cmd := newVerb("ls [OPTIONS]", "List services", noArgs, func(cmd *cobra.Command, _ []string) error {
+	cmd := engineVerb("ls [OPTIONS]", "List services", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		f, err := o.filterArgs("id", "label", "mode", "name")
 		if err != nil {
 			return err
 		}
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		svcs, err := listServices(ctx, cli, f)
 		if err != nil {
 			return err
@@ -224,17 +220,12 @@ func newServiceLs() *cobra.Command {
 func newServicePs() *cobra.Command {
 	var o listOptions
 	var noResolve bool
-	cmd := newVerb("ps [OPTIONS] SERVICE [SERVICE...]", "List the tasks of one or more services", minArgs(1), func(cmd *cobra.Command, args []string) error {
+	cmd := engineVerb("ps [OPTIONS] SERVICE [SERVICE...]", "List the tasks of one or more services", minArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		f, err := o.filterArgs("id", "name", "node", "desired-state")
 		if err != nil {
 			return err
 		}
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		for _, s := range args {
 			res, err := cli.ServiceInspect(ctx, s, client.ServiceInspectOptions{})
 			if err != nil {
@@ -246,12 +237,7 @@ func newServicePs() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		rows := taskRows(o, tasks, time.Now())
-		if noResolve {
-			for i, t := range tasks {
-				rows[i].Node = t.NodeID
-			}
-		}
+		rows := taskRows(o, tasks, time.Now(), noResolve)
 		return printRows(stdout(), o, taskTable, rows, func(r taskRow) string { return r.ID })
 	})
 	addListFlags(cmd, &o, "task IDs", "id, name, node, desired-state", true)
@@ -261,40 +247,27 @@ func newServicePs() *cobra.Command {
 }
 
 func newServiceInspect() *cobra.Command {
-	var format string
-	var pretty bool
-	cmd := newVerb("inspect [OPTIONS] SERVICE [SERVICE...]", "Display detailed information on one or more services", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		var out []any
-		for _, s := range args {
-			res, err := cli.ServiceInspect(ctx, s, client.ServiceInspectOptions{})
+	cmd := inspectVerb("inspect [OPTIONS] SERVICE [SERVICE...]", "Display detailed information on one or more services",
+		func(ctx context.Context, cli *client.Client, name string) (swarmtypes.Service, error) {
+			res, err := cli.ServiceInspect(ctx, name, client.ServiceInspectOptions{})
 			if err != nil {
-				return fmt.Errorf("no such service: %s: %w", s, err)
+				return swarmtypes.Service{}, fmt.Errorf("no such service: %s: %w", name, err)
 			}
-			if pretty {
-				printServicePretty(res.Service)
-				continue
-			}
-			out = append(out, res.Service)
-		}
-		if pretty {
-			return nil
-		}
-		return printInspect(stdout(), format, out)
-	})
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template ('json' or a Go template)")
-	cmd.Flags().BoolVar(&pretty, "pretty", false, "Print the information in a human friendly format")
+			return res.Service, nil
+		}, printServicePretty)
 	cmd.ValidArgsFunction = completeNames(serviceNames)
 	return cmd
 }
 
-func printServicePretty(s swarmtypes.Service) {
-	w := stdout()
+func newServiceRm() *cobra.Command {
+	cmd := removeVerb("rm SERVICE [SERVICE...]", "Remove one or more services", func(ctx context.Context, cli *client.Client, name string) error {
+		return swarm.Remove(ctx, cli, name, swarm.RemoveOptions{})
+	})
+	cmd.ValidArgsFunction = completeNames(serviceNames)
+	return cmd
+}
+
+func printServicePretty(w io.Writer, s swarmtypes.Service) {
 	fmt.Fprintf(w, "\nID:\t\t%s\nName:\t\t%s\n", s.ID, s.Spec.Name)
 	if len(s.Spec.Labels) > 0 {
 		fmt.Fprintln(w, "Labels:")
@@ -372,13 +345,8 @@ func (f *serviceUpdateFlags) change(fs *pflag.FlagSet) func(*swarmtypes.ServiceS
 
 func newServiceUpdate() *cobra.Command {
 	var f *serviceUpdateFlags
-	cmd := newVerb("update [OPTIONS] SERVICE", "Update a service", exactArgs(1), func(cmd *cobra.Command, args []string) error {
+	cmd := engineVerb("update [OPTIONS] SERVICE", "Update a service", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		if f.rollback {
 			if _, err := swarm.Rollback(ctx, cli, args[0], swarm.UpdateOptions{Wait: !f.detach}); err != nil {
 				return err
@@ -415,13 +383,8 @@ func newServiceUpdate() *cobra.Command {
 
 func newServiceRollback() *cobra.Command {
 	var detach, quiet bool
-	cmd := newVerb("rollback [OPTIONS] SERVICE", "Revert changes to a service's configuration", exactArgs(1), func(cmd *cobra.Command, args []string) error {
+	cmd := engineVerb("rollback [OPTIONS] SERVICE", "Revert changes to a service's configuration", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		if _, err := swarm.Rollback(ctx, cli, args[0], swarm.UpdateOptions{Wait: !detach}); err != nil {
 			return err
 		}
@@ -430,29 +393,6 @@ func newServiceRollback() *cobra.Command {
 	})
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "Exit immediately instead of waiting for the service to converge")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress progress output")
-	cmd.ValidArgsFunction = completeNames(serviceNames)
-	return cmd
-}
-
-func newServiceRm() *cobra.Command {
-	cmd := newVerb("rm SERVICE [SERVICE...]", "Remove one or more services", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		var errs []error
-		for _, s := range args {
-			if err := swarm.Remove(ctx, cli, s, swarm.RemoveOptions{}); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			fmt.Fprintln(stdout(), s)
-		}
-		return errors.Join(errs...)
-	})
-	cmd.Aliases = []string{"remove"}
 	cmd.ValidArgsFunction = completeNames(serviceNames)
 	return cmd
 }

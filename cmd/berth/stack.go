@@ -103,6 +103,22 @@ func (d *deployFlags) check(cmd *cobra.Command) error {
 	return usageFail(cmd, 125, fmt.Sprintf("invalid argument %q for \"--resolve-image\" flag: want always, changed or never", d.resolve))
 }
 
+// verb is stack deploy or stack plan: run gets the stack STACK compiled for the engine.
+func (d *deployFlags) verb(use, short string, run func(*cobra.Command, *client.Client, *stack.Spec) error) *cobra.Command {
+	cmd := engineVerb(use, short, exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
+		if err := d.check(cmd); err != nil {
+			return err
+		}
+		_, spec, err := loadStack(cmd.Context(), d.files, args[0], cli.ClientVersion())
+		if err != nil {
+			return err
+		}
+		return run(cmd, cli, spec)
+	})
+	d.add(cmd)
+	return cmd
+}
+
 func (d *deployFlags) planOptions() stack.PlanOptions {
 	o := stack.PlanOptions{Prune: d.prune, ResolveImage: d.resolve}
 	if d.registryAuth {
@@ -116,20 +132,8 @@ func newStackDeploy() *cobra.Command {
 	var detach, quiet bool
 	var timeout time.Duration
 	var progress string
-	cmd := newVerb("deploy [OPTIONS] STACK", "Deploy a new stack or update an existing stack", exactArgs(1), func(cmd *cobra.Command, args []string) error {
-		if err := d.check(cmd); err != nil {
-			return err
-		}
+	cmd := d.verb("deploy [OPTIONS] STACK", "Deploy a new stack or update an existing stack", func(cmd *cobra.Command, cli *client.Client, spec *stack.Spec) error {
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		_, spec, err := loadStack(ctx, d.files, args[0], cli.ClientVersion())
-		if err != nil {
-			return err
-		}
 		plan, err := spec.Plan(ctx, cli, d.planOptions())
 		if err != nil {
 			return err
@@ -159,7 +163,6 @@ func newStackDeploy() *cobra.Command {
 		}
 		return watchStack(ctx, cli, spec.Stack, res.Services(), swarm.WatchOptions{Timeout: timeout}, view)
 	})
-	d.add(cmd)
 	f := cmd.Flags()
 	f.BoolVarP(&detach, "detach", "d", false, "Exit immediately instead of waiting for the stack services to converge")
 	f.BoolVarP(&quiet, "quiet", "q", false, "Suppress progress output")
@@ -184,20 +187,8 @@ func watchStack(ctx context.Context, cli stack.WatchClient, name string, ids []s
 func newStackPlan() *cobra.Command {
 	var d deployFlags
 	var asJSON, exitCode bool
-	cmd := newVerb("plan [OPTIONS] STACK", "Show what deploy would change, writing nothing", exactArgs(1), func(cmd *cobra.Command, args []string) error {
-		if err := d.check(cmd); err != nil {
-			return err
-		}
+	cmd := d.verb("plan [OPTIONS] STACK", "Show what deploy would change, writing nothing", func(cmd *cobra.Command, cli *client.Client, spec *stack.Spec) error {
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		_, spec, err := loadStack(ctx, d.files, args[0], cli.ClientVersion())
-		if err != nil {
-			return err
-		}
 		plan, perr := spec.Plan(ctx, cli, d.planOptions())
 		if plan == nil {
 			return perr
@@ -220,7 +211,6 @@ func newStackPlan() *cobra.Command {
 		}
 		return nil
 	})
-	d.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "Print the plan as JSON")
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "Exit 2 when the plan has changes, 0 when it has none")
 	return cmd
@@ -229,13 +219,8 @@ func newStackPlan() *cobra.Command {
 func newStackRm() *cobra.Command {
 	var detach bool
 	var timeout time.Duration
-	cmd := newVerb("rm [OPTIONS] STACK [STACK...]", "Remove one or more stacks", minArgs(1), func(cmd *cobra.Command, args []string) error {
+	cmd := engineVerb("rm [OPTIONS] STACK [STACK...]", "Remove one or more stacks", minArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		var errs []error
 		for _, name := range args {
 			opts := stack.RemoveOptions{Timeout: timeout, Detach: detach, Progress: func(l string) { fmt.Fprintln(stdout(), l) }}
@@ -262,12 +247,7 @@ type stackRow struct {
 
 func newStackLs() *cobra.Command {
 	var o listOptions
-	cmd := newVerb("ls [OPTIONS]", "List stacks", noArgs, func(cmd *cobra.Command, _ []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
+	cmd := engineVerb("ls [OPTIONS]", "List stacks", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		stacks, err := stack.List(cmd.Context(), cli)
 		if err != nil {
 			return err
@@ -285,17 +265,12 @@ func newStackLs() *cobra.Command {
 
 func newStackServices() *cobra.Command {
 	var o listOptions
-	cmd := newVerb("services [OPTIONS] STACK", "List the services in the stack", exactArgs(1), func(cmd *cobra.Command, args []string) error {
+	cmd := engineVerb("services [OPTIONS] STACK", "List the services in the stack", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		f, err := o.filterArgs("id", "label", "mode", "name")
 		if err != nil {
 			return err
 		}
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		svcs, err := listServices(ctx, cli, f.Add("label", stack.LabelNamespace+"="+args[0]))
 		if err != nil {
 			return err
@@ -314,17 +289,12 @@ func newStackServices() *cobra.Command {
 func newStackPs() *cobra.Command {
 	var o listOptions
 	var noResolve bool
-	cmd := newVerb("ps [OPTIONS] STACK", "List the tasks in the stack", exactArgs(1), func(cmd *cobra.Command, args []string) error {
+	cmd := engineVerb("ps [OPTIONS] STACK", "List the tasks in the stack", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		f, err := o.filterArgs("id", "name", "node", "desired-state", "label")
 		if err != nil {
 			return err
 		}
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		tasks, err := swarm.ListTasks(ctx, cli, f.Add("label", stack.LabelNamespace+"="+args[0]))
 		if err != nil {
 			return err
@@ -332,12 +302,7 @@ func newStackPs() *cobra.Command {
 		if len(tasks) == 0 {
 			return fmt.Errorf("nothing found in stack: %s: %w", args[0], cerrdefs.ErrNotFound)
 		}
-		rows := taskRows(o, tasks, time.Now())
-		if noResolve {
-			for i, t := range tasks {
-				rows[i].Node = t.NodeID
-			}
-		}
+		rows := taskRows(o, tasks, time.Now(), noResolve)
 		return printRows(stdout(), o, taskTable, rows, func(r taskRow) string { return r.ID })
 	})
 	addListFlags(cmd, &o, "task IDs", "id, name, node, desired-state, label", true)

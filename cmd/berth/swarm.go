@@ -89,13 +89,8 @@ func printLab(w io.Writer, lab *dind.Cluster) {
 }
 
 func newLabLs() *cobra.Command {
-	return newVerb("ls [NAME]", "List the labs on this engine, or show one lab's nodes", rangeArgs(0, 1), func(cmd *cobra.Command, args []string) error {
+	return engineVerb("ls [NAME]", "List the labs on this engine, or show one lab's nodes", rangeArgs(0, 1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		if len(args) == 1 {
 			lab, err := dind.Attach(ctx, cli, args[0])
 			if err != nil {
@@ -118,12 +113,7 @@ func newLabLs() *cobra.Command {
 
 func newLabDown() *cobra.Command {
 	var name string
-	cmd := newVerb("down [OPTIONS]", "Remove a lab: its containers, network and volumes", noArgs, func(cmd *cobra.Command, _ []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
+	cmd := engineVerb("down [OPTIONS]", "Remove a lab: its containers, network and volumes", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		if err := dind.Remove(cmd.Context(), cli, name); err != nil {
 			return err
 		}
@@ -273,12 +263,7 @@ func newSwarmJoin() *cobra.Command {
 
 func newSwarmLeave() *cobra.Command {
 	var force bool
-	cmd := newVerb("leave [OPTIONS]", "Leave the swarm", noArgs, func(cmd *cobra.Command, _ []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
+	cmd := engineVerb("leave [OPTIONS]", "Leave the swarm", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		if err := swarm.Leave(cmd.Context(), cli, swarm.LeaveOptions{Force: force}); err != nil {
 			return err
 		}
@@ -372,14 +357,10 @@ func newSwarmUnlock() *cobra.Command {
 
 func newSwarmUnlockKey() *cobra.Command {
 	var quiet, rotate bool
-	cmd := newVerb("unlock-key [OPTIONS]", "Manage the unlock key", noArgs, func(cmd *cobra.Command, _ []string) error {
+	cmd := engineVerb("unlock-key [OPTIONS]", "Manage the unlock key", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		var key string
+		var err error
 		if rotate {
 			key, err = swarm.RotateUnlockKey(ctx, cli)
 			if err == nil && !quiet {
@@ -409,13 +390,8 @@ func newSwarmUnlockKey() *cobra.Command {
 func newSwarmCA() *cobra.Command {
 	var rotate, detach, quiet bool
 	var certExpiry time.Duration
-	cmd := newVerb("ca [OPTIONS]", "Display and rotate the root CA", noArgs, func(cmd *cobra.Command, _ []string) error {
+	cmd := engineVerb("ca [OPTIONS]", "Display and rotate the root CA", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		ctx := cmd.Context()
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		if rotate || cmd.Flags().Changed("cert-expiry") {
 			change := func(s *swarmtypes.Spec) {
 				if cmd.Flags().Changed("cert-expiry") {

@@ -13,12 +13,7 @@ var version = "dev"
 func init() {
 	addGroup(func() *cobra.Command {
 		var format string
-		cmd := newVerb("version [OPTIONS]", "Show the berth version and the engine's", noArgs, func(cmd *cobra.Command, _ []string) error {
-			cli, err := engine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cli.Close()
+		cmd := engineVerb("version [OPTIONS]", "Show the berth version and the engine's", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 			v, err := cli.ServerVersion(cmd.Context(), client.ServerVersionOptions{})
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	units "github.com/docker/go-units"
+	volumetypes "github.com/moby/moby/api/types/volume"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth"
@@ -92,16 +95,11 @@ type volumeRow struct {
 
 func newVolumeLs() *cobra.Command {
 	var o listOptions
-	cmd := newVerb("ls [OPTIONS]", "List volumes", noArgs, func(cmd *cobra.Command, _ []string) error {
+	cmd := engineVerb("ls [OPTIONS]", "List volumes", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
 		f, err := o.filterArgs("dangling", "driver", "label", "name")
 		if err != nil {
 			return err
 		}
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
 		list, err := volume.Find(cmd.Context(), cli, f)
 		if err != nil {
 			return err
@@ -123,24 +121,20 @@ func newVolumeLs() *cobra.Command {
 }
 
 func newVolumeInspect() *cobra.Command {
-	var format string
-	cmd := newVerb("inspect [OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		var out []any
-		for _, name := range args {
-			v, err := volume.Inspect(cmd.Context(), cli, name)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return printInspect(stdout(), format, out)
+	cmd := inspectVerb("inspect [OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes",
+		func(ctx context.Context, cli *client.Client, name string) (volumetypes.Volume, error) {
+			return volume.Inspect(ctx, cli, name)
+		}, nil)
+	cmd.ValidArgsFunction = completeNames(volumeNames)
+	return cmd
+}
+
+func newVolumeRm() *cobra.Command {
+	var force bool
+	cmd := removeVerb("rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", func(ctx context.Context, cli *client.Client, name string) error {
+		return volume.Remove(ctx, cli, name, force)
 	})
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template ('json' or a Go template)")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of one or more volumes")
 	cmd.ValidArgsFunction = completeNames(volumeNames)
 	return cmd
 }
@@ -193,30 +187,6 @@ func confirm(question string) bool {
 	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 	a := strings.ToLower(strings.TrimSpace(line))
 	return a == "y" || a == "yes"
-}
-
-func newVolumeRm() *cobra.Command {
-	var force bool
-	cmd := newVerb("rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", minArgs(1), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		var errs []error
-		for _, name := range args {
-			if err := volume.Remove(cmd.Context(), cli, name, force); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			fmt.Fprintln(stdout(), name)
-		}
-		return errors.Join(errs...)
-	})
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of one or more volumes")
-	cmd.Aliases = []string{"remove"}
-	cmd.ValidArgsFunction = completeNames(volumeNames)
-	return cmd
 }
 
 func newVolumeBackup() *cobra.Command {
@@ -399,12 +369,7 @@ func newVolumeVerify() *cobra.Command {
 
 func newContainerData() *cobra.Command {
 	var image string
-	cmd := newVerb("data [OPTIONS] NAME PATH [PATH...]", "Create a data-volume container", minArgs(2), func(cmd *cobra.Command, args []string) error {
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
+	cmd := engineVerb("data [OPTIONS] NAME PATH [PATH...]", "Create a data-volume container", minArgs(2), func(cmd *cobra.Command, cli *client.Client, args []string) error {
 		id, err := volume.CreateDataContainer(cmd.Context(), cli, args[0], volume.DataContainerOptions{Paths: args[1:], Image: image})
 		if err != nil {
 			return err
