@@ -22,9 +22,11 @@ import (
 
 // globalOptions are the root's flags (before the command, as with docker).
 type globalOptions struct {
-	hosts   []string
-	context string
-	config  string
+	hosts                  []string
+	context                string
+	config                 string
+	tlsVerify              bool
+	tlsCA, tlsCert, tlsKey string
 }
 
 var global globalOptions
@@ -48,7 +50,7 @@ func endpoint() ([]client.Opt, error) {
 		if global.context != "" {
 			return nil, &usageError{code: 125, msg: "berth: conflicting options: either specify --host or --context, not both"}
 		}
-		return hostOpts(global.hosts[0], nil)
+		return hostOpts(global.hosts[0], tlsFiles())
 	}
 	name := contextName()
 	if name == "default" {
@@ -124,6 +126,25 @@ func loadContext(name string) (contextEndpoint, error) {
 		ep.tls = []string{filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")}
 	}
 	return ep, nil
+}
+
+// tlsFiles are the CA, certificate and key files of --tlsverify: the given ones, the rest
+// from DOCKER_CERT_PATH or the config directory, as the Docker CLI finds them.
+func tlsFiles() []string {
+	if !global.tlsVerify && global.tlsCert == "" {
+		return nil
+	}
+	dir := os.Getenv("DOCKER_CERT_PATH")
+	if dir == "" {
+		dir = configDir()
+	}
+	pick := func(given, name string) string {
+		if given != "" {
+			return given
+		}
+		return filepath.Join(dir, name)
+	}
+	return []string{pick(global.tlsCA, "ca.pem"), pick(global.tlsCert, "cert.pem"), pick(global.tlsKey, "key.pem")}
 }
 
 func hostOpts(host string, tls []string) ([]client.Opt, error) {

@@ -28,7 +28,7 @@ func buildBerth(t *testing.T, dir, name string) string {
 // TestDockerPlugin installs the binary as a Docker CLI plugin in a temporary config directory
 // and runs `docker berth version` and `docker berth stack ls` through the Docker CLI.
 func TestDockerPlugin(t *testing.T) {
-	testenv.Engine(t)
+	host := testenv.Engine(t).DaemonHost()
 	if _, err := exec.LookPath("docker"); err != nil {
 		t.Fatal("no docker CLI")
 	}
@@ -50,6 +50,13 @@ func TestDockerPlugin(t *testing.T) {
 	}
 	if out, err := docker("berth", "version"); err != nil || !strings.Contains(out, "berth dev") || !strings.Contains(out, "engine ") {
 		t.Fatalf("docker berth version: %v\n%s", err, out)
+	}
+	// docker hands its global options on: berth connects where docker was told to
+	if out, err := docker("-H", host, "berth", "version"); err != nil || !strings.Contains(out, "at "+host) {
+		t.Errorf("docker -H %s berth version: %v\n%s", host, err, out)
+	}
+	if out, err := docker("-H", "tcp://127.0.0.1:1", "berth", "stack", "ls"); err == nil || !strings.Contains(out, "127.0.0.1:1") {
+		t.Errorf("docker -H (nothing there) berth stack ls: %v\n%s", err, out)
 	}
 	if out, err := docker("--help"); err != nil || !strings.Contains(out, "berth*") {
 		t.Errorf("docker --help does not list the plugin: %v\n%s", err, out)

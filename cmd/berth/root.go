@@ -56,6 +56,10 @@ func newRoot() *cobra.Command {
 	f.StringVarP(&global.context, "context", "c", "", `Name of the context to use to connect to the daemon (overrides DOCKER_HOST env var and default context set with "docker context use")`)
 	f.StringVar(&global.config, "config", "", `Location of client config files (default "~/.docker")`)
 	f.BoolP("version", "v", false, "Print version information and quit")
+	f.BoolVar(&global.tlsVerify, "tlsverify", false, "Use TLS and verify the remote")
+	f.StringVar(&global.tlsCA, "tlscacert", "", "Trust certs signed only by this CA")
+	f.StringVar(&global.tlsCert, "tlscert", "", "Path to TLS certificate file")
+	f.StringVar(&global.tlsKey, "tlskey", "", "Path to TLS key file")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageFail(cmd, 125, err.Error())
 	})
