@@ -79,7 +79,10 @@ func TestStackLifecycleCLI(t *testing.T) {
 		t.Fatalf("ps: exit %d\n%s", code, out)
 	}
 	// scripts read the same from berth as from docker
+	host := strings.TrimSpace(docker(t, "node", "inspect", "self", "--format", "{{.Description.Hostname}}"))
 	for _, args := range [][]string{
+		{"stack", "ps", "-q", "--filter", "node=" + host, name},
+		{"node", "ps", "--filter", "name=" + name + "_web", "--format", "{{.Name}} {{.Node}}"},
 		{"stack", "ps", "-q", name},
 		{"stack", "ps", "--format", "{{.Name}} {{.Image}} {{.Node}} {{.DesiredState}} {{.Error}}", name},
 		{"stack", "ps", "--filter", "desired-state=running", "--format", "{{.ID}} {{.Name}}", name},
@@ -90,7 +93,7 @@ func TestStackLifecycleCLI(t *testing.T) {
 		{"service", "ps", "-q", "--no-trunc", name + "_web"},
 	} {
 		code, got := capture(t, ctx, args...)
-		if want := docker(t, args...); code != 0 || got != want {
+		if want := docker(t, args...); code != 0 || got != want || strings.TrimSpace(got) == "" {
 			t.Errorf("berth %s: exit %d\n%s\ndocker:\n%s", strings.Join(args, " "), code, got, want)
 		}
 	}
