@@ -40,6 +40,43 @@ func completeNames(list func(context.Context, *client.Client) ([]string, error))
 	}
 }
 
+// withNames makes cmd complete its arguments with the names list returns.
+func withNames(list func(context.Context, *client.Client) ([]string, error), cmd *cobra.Command) *cobra.Command {
+	cmd.ValidArgsFunction = completeNames(list)
+	return cmd
+}
+
+// completeSpecFlags completes the names service create and update flags take.
+func completeSpecFlags(cmd *cobra.Command) {
+	for flag, list := range map[string]func(context.Context, *client.Client) ([]string, error){
+		"network": networkNames, "network-add": networkNames, "network-rm": networkNames,
+		"secret": secretNames, "secret-add": secretNames, "secret-rm": secretNames,
+		"config": configNames, "config-add": configNames, "config-rm": configNames,
+	} {
+		if cmd.Flags().Lookup(flag) != nil {
+			cmd.RegisterFlagCompletionFunc(flag, completeNames(list))
+		}
+	}
+}
+
+func secretNames(ctx context.Context, cli *client.Client) ([]string, error) {
+	res, err := cli.SecretList(ctx, client.SecretListOptions{})
+	var out []string
+	for _, s := range res.Items {
+		out = append(out, s.Spec.Name)
+	}
+	return out, err
+}
+
+func configNames(ctx context.Context, cli *client.Client) ([]string, error) {
+	res, err := cli.ConfigList(ctx, client.ConfigListOptions{})
+	var out []string
+	for _, c := range res.Items {
+		out = append(out, c.Spec.Name)
+	}
+	return out, err
+}
+
 func stackNames(ctx context.Context, cli *client.Client) ([]string, error) {
 	stacks, err := stack.List(ctx, cli)
 	var out []string

@@ -18,10 +18,10 @@ import (
 
 func init() {
 	addGroup(func() *cobra.Command {
-		return newGroup("secret", "Manage Swarm secrets", newSecretCreate(), newSecretInspect(), newSecretLs(), removeVerb("rm SECRET [SECRET...]", "Remove one or more secrets", func(ctx context.Context, cli *client.Client, n string) error { return swarm.RemoveSecret(ctx, cli, n) }))
+		return newGroup("secret", "Manage Swarm secrets", newSecretCreate(), newSecretInspect(), newSecretLs(), withNames(secretNames, removeVerb("rm SECRET [SECRET...]", "Remove one or more secrets", func(ctx context.Context, cli *client.Client, n string) error { return swarm.RemoveSecret(ctx, cli, n) })))
 	})
 	addGroup(func() *cobra.Command {
-		return newGroup("config", "Manage Swarm configs", newConfigCreate(), newConfigInspect(), newConfigLs(), removeVerb("rm CONFIG [CONFIG...]", "Remove one or more configs", func(ctx context.Context, cli *client.Client, n string) error { return swarm.RemoveConfig(ctx, cli, n) }))
+		return newGroup("config", "Manage Swarm configs", newConfigCreate(), newConfigInspect(), newConfigLs(), withNames(configNames, removeVerb("rm CONFIG [CONFIG...]", "Remove one or more configs", func(ctx context.Context, cli *client.Client, n string) error { return swarm.RemoveConfig(ctx, cli, n) })))
 	})
 }
 
@@ -173,21 +173,21 @@ func newConfigLs() *cobra.Command {
 // newObjectRm is `secret rm` or `config rm`.
 
 func newSecretInspect() *cobra.Command {
-	return inspectVerb("inspect [OPTIONS] SECRET [SECRET...]", "Display detailed information on one or more secrets",
+	return withNames(secretNames, inspectVerb("inspect [OPTIONS] SECRET [SECRET...]", "Display detailed information on one or more secrets",
 		func(ctx context.Context, cli *client.Client, name string) (swarmtypes.Secret, error) {
 			return swarm.InspectSecret(ctx, cli, name)
 		},
 		func(w io.Writer, s swarmtypes.Secret) {
 			fmt.Fprintf(w, "ID:              %s\nName:            %s\nCreated at:      %s\nUpdated at:      %s\n", s.ID, s.Spec.Name, s.CreatedAt, s.UpdatedAt)
-		})
+		}))
 }
 
 func newConfigInspect() *cobra.Command {
-	return inspectVerb("inspect [OPTIONS] CONFIG [CONFIG...]", "Display detailed information on one or more configs",
+	return withNames(configNames, inspectVerb("inspect [OPTIONS] CONFIG [CONFIG...]", "Display detailed information on one or more configs",
 		func(ctx context.Context, cli *client.Client, name string) (swarmtypes.Config, error) {
 			return swarm.InspectConfig(ctx, cli, name)
 		},
 		func(w io.Writer, c swarmtypes.Config) {
 			fmt.Fprintf(w, "ID:\t\t\t%s\nName:\t\t\t%s\nCreated at:\t\t%s\nUpdated at:\t\t%s\nData:\n%s\n", c.ID, c.Spec.Name, c.CreatedAt, c.UpdatedAt, c.Spec.Data)
-		})
+		}))
 }

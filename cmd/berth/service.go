@@ -120,6 +120,7 @@ func newServiceCreate() *cobra.Command {
 	})
 	cmd.Flags().SetInterspersed(false)
 	f = newServiceCreateFlags(cmd.Flags())
+	completeSpecFlags(cmd)
 	return cmd
 }
 
@@ -378,6 +379,7 @@ func newServiceUpdate() *cobra.Command {
 	})
 	f = newServiceUpdateFlags(cmd.Flags())
 	cmd.ValidArgsFunction = completeNames(serviceNames)
+	completeSpecFlags(cmd)
 	return cmd
 }
 
