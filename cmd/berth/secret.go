@@ -25,6 +25,21 @@ func init() {
 	})
 }
 
+// printCreated connects, creates and prints the new object's ID.
+func printCreated(cmd *cobra.Command, create func(context.Context, *client.Client) (string, error)) error {
+	cli, err := engine(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	id, err := create(cmd.Context(), cli)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout(), id)
+	return nil
+}
+
 // readData reads a secret's or config's content from a file or, for "-", standard input.
 func readData(name string) ([]byte, error) {
 	in, err := openInput(name)
@@ -58,17 +73,9 @@ func newSecretCreate() *cobra.Command {
 		if templateDriver != "" {
 			spec.Templating = &swarmtypes.Driver{Name: templateDriver}
 		}
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		id, err := swarm.CreateSecret(cmd.Context(), cli, spec)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout(), id)
-		return nil
+		return printCreated(cmd, func(ctx context.Context, cli *client.Client) (string, error) {
+			return swarm.CreateSecret(ctx, cli, spec)
+		})
 	})
 	f := cmd.Flags()
 	f.StringVarP(&driver, "driver", "d", "", "Secret driver")
@@ -89,17 +96,9 @@ func newConfigCreate() *cobra.Command {
 		if templateDriver != "" {
 			spec.Templating = &swarmtypes.Driver{Name: templateDriver}
 		}
-		cli, err := engine(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		id, err := swarm.CreateConfig(cmd.Context(), cli, spec)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout(), id)
-		return nil
+		return printCreated(cmd, func(ctx context.Context, cli *client.Client) (string, error) {
+			return swarm.CreateConfig(ctx, cli, spec)
+		})
 	})
 	cmd.Flags().VarP(labels, "label", "l", "Config labels")
 	cmd.Flags().StringVar(&templateDriver, "template-driver", "", "Template driver")
