@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/berthdev/berth/internal/testenv"
 )
 
 // berthExtras are berth's intentional flags beyond docker's, per verb.
@@ -113,7 +115,10 @@ func leaves(c *cobra.Command) []*cobra.Command {
 // those: a listed difference that is gone must leave the lists).
 func TestFlagsMatchDocker(t *testing.T) {
 	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("no docker CLI")
+		if testenv.Required() {
+			t.Fatal("no docker CLI to compare with")
+		}
+		t.Skip("no docker CLI to compare with")
 	}
 	shared := 0
 	for _, c := range leaves(newRoot()) {
