@@ -222,6 +222,8 @@ func Push(ctx context.Context, cli client.ImageAPIClient, ref string, opts PushO
 type PullOptions struct {
 	Auth     *Auth
 	Platform string // "os/arch[/variant]"; empty for the engine's own
+	// AllTags pulls every tag of ref's repository (`docker pull --all-tags`); ref has no tag.
+	AllTags bool
 }
 
 // platforms parses "os/arch[/variant]".
@@ -256,7 +258,7 @@ func Pull(ctx context.Context, cli client.ImageAPIClient, ref string, opts PullO
 	}
 	return func(yield func(Event, error) bool) {
 		op := "pull " + ref
-		res, err := cli.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth, Platforms: pl})
+		res, err := cli.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth, Platforms: pl, All: opts.AllTags})
 		if err != nil {
 			yield(Event{}, fmt.Errorf("%s: %w", op, err))
 			return

@@ -35,10 +35,10 @@ var classicBuildFlags = []string{"--add-host", "--cache-from", "--cgroup-parent"
 var dockerUnsupported = map[string][]string{
 	"build":          classicBuildFlags,
 	"image build":    classicBuildFlags,
-	"pull":           {"--all-tags/-a", "--disable-content-trust"},
-	"image pull":     {"--all-tags/-a", "--disable-content-trust"},
-	"push":           {"--all-tags/-a", "--disable-content-trust"},
-	"image push":     {"--all-tags/-a", "--disable-content-trust"},
+	"pull":           {"--disable-content-trust"}, // no Notary signing in berth
+	"image pull":     {"--disable-content-trust"},
+	"push":           {"--disable-content-trust"},
+	"image push":     {"--disable-content-trust"},
 	"service create": {"--credential-spec"}, // Windows only
 	"service update": {"--credential-spec"},
 	"service logs":   {"--details"},

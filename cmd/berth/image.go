@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
+	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/image"
 )
 
@@ -110,27 +114,66 @@ func newBuild() *cobra.Command {
 }
 
 func newPush() *cobra.Command {
-	var quiet bool
+	var quiet, allTags bool
 	cmd := engineVerb("push [OPTIONS] NAME[:TAG]", "Upload an image to a registry", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
-		r, err := printProgress(image.Push(cmd.Context(), cli, args[0], image.PushOptions{Auth: registryAuthFor(args[0])}), quiet)
-		if err == nil && r.Digest != "" {
-			fmt.Fprintln(stdout(), "digest:", r.Digest)
+		refs := args
+		if allTags {
+			var err error
+			if refs, err = localTags(cmd.Context(), cli, args[0]); err != nil {
+				return err
+			}
 		}
-		return err
+		for _, ref := range refs {
+			r, err := printProgress(image.Push(cmd.Context(), cli, ref, image.PushOptions{Auth: registryAuthFor(ref)}), quiet)
+			if err != nil {
+				return err
+			}
+			if r.Digest != "" {
+				fmt.Fprintf(stdout(), "%s: digest: %s\n", ref, r.Digest)
+			}
+		}
+		return nil
 	})
+	cmd.Flags().BoolVarP(&allTags, "all-tags", "a", false, "Push all tags of an image to the repository")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress verbose output")
 	return cmd
 }
 
+// localTags are the references of this engine's images in the repository of ref (which names
+// no tag), as `docker push --all-tags` pushes them.
+func localTags(ctx context.Context, cli *client.Client, ref string) ([]string, error) {
+	named, err := image.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(strings.TrimPrefix(ref, reference.Domain(named)), ":@") {
+		return nil, berth.Invalid("push/all-tags", "%q names a tag or digest; --all-tags takes a repository", ref)
+	}
+	list, err := image.List(ctx, cli, image.ListOptions{Filters: client.Filters{}.Add("reference", ref)})
+	if err != nil {
+		return nil, err
+	}
+	var refs []string
+	for _, img := range list {
+		refs = append(refs, img.RepoTags...)
+	}
+	if len(refs) == 0 {
+		return nil, fmt.Errorf("no tag of %s on this engine: %w", ref, cerrdefs.ErrNotFound)
+	}
+	slices.Sort(refs)
+	return refs, nil
+}
+
 func newPull() *cobra.Command {
 	var platform string
-	var quiet bool
+	var quiet, allTags bool
 	cmd := engineVerb("pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
-		_, err := printProgress(image.Pull(cmd.Context(), cli, args[0], image.PullOptions{Platform: platform, Auth: registryAuthFor(args[0])}), quiet)
+		_, err := printProgress(image.Pull(cmd.Context(), cli, args[0], image.PullOptions{Platform: platform, Auth: registryAuthFor(args[0]), AllTags: allTags}), quiet)
 		return err
 	})
 	cmd.Flags().StringVar(&platform, "platform", "", "Set platform if server is multi-platform capable")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress verbose output")
+	cmd.Flags().BoolVarP(&allTags, "all-tags", "a", false, "Download all tagged images in the repository")
 	return cmd
 }
 

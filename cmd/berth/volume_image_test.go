@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,43 @@ func TestVolumeAndImageVerbs(t *testing.T) {
 	want, err = exec.Command("docker", "image", "history", "--format", "{{.ID}} {{.Size}} {{.Comment}}", "--human=false", img).Output()
 	if code != 0 || err != nil || got != string(want) {
 		t.Errorf("image history: exit %d\n%s\ndocker:\n%s", code, got, want)
+	}
+}
+
+// TestPushPullAllTags pushes every local tag of a repository to a registry on loopback and
+// pulls them all back.
+func TestPushPullAllTags(t *testing.T) {
+	cli := testenv.Engine(t)
+	reg, ref := testenv.Registry(t, cli, fixtures.Busybox)
+	ctx := testenv.Context(t, 2*time.Minute)
+	repo := reg.HostAddr + "/" + strings.ToLower(testenv.Name(t, "alltags"))
+	for _, tag := range []string{"1", "2"} {
+		t.Cleanup(func() { exec.Command("docker", "image", "rm", repo+":"+tag).Run() })
+		if code, _ := capture(t, ctx, "tag", ref, repo+":"+tag); code != 0 {
+			t.Fatalf("tag: exit %d", code)
+		}
+	}
+	if code, _ := capture(t, ctx, "push", "-a", repo+":1"); code != 1 {
+		t.Errorf("push -a of a tag: exit %d; want 1", code)
+	}
+	if code, out := capture(t, ctx, "push", "--all-tags", "-q", repo); code != 0 || !strings.Contains(out, repo+":1: digest:") || !strings.Contains(out, repo+":2: digest:") {
+		t.Fatalf("push --all-tags: exit %d %q", code, out)
+	}
+	_, path, _ := strings.Cut(repo, "/")
+	tags, err := reg.API.Tags(ctx, path)
+	slices.Sort(tags)
+	if err != nil || strings.Join(tags, ",") != "1,2" {
+		t.Errorf("registry tags: %v %v", tags, err)
+	}
+	for _, tag := range []string{"1", "2"} {
+		if code, _ := capture(t, ctx, "image", "rm", repo+":"+tag); code != 0 {
+			t.Fatalf("image rm: exit %d", code)
+		}
+	}
+	if code, _ := capture(t, ctx, "pull", "-a", "-q", repo); code != 0 {
+		t.Fatalf("pull -a: exit %d", code)
+	}
+	if code, out := capture(t, ctx, "image", "ls", "--format", "{{.Tag}}", repo); code != 0 || out != "1\n2\n" && out != "2\n1\n" {
+		t.Errorf("tags after pull -a: exit %d %q", code, out)
 	}
 }
