@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: engine fixtures test demo vet bench build install
+.PHONY: engine fixtures browser test demo vet bench build install
 
 engine:
 	@bash hack/engine.sh
@@ -14,7 +14,11 @@ fixtures: engine
 vet:
 	$(GO) vet ./...
 
-test: engine fixtures vet
+# The visualize package's tests drive Debian's Chromium.
+browser:
+	@bash hack/browser.sh
+
+test: engine fixtures browser vet
 	@bash hack/test.sh
 
 demo: engine fixtures
@@ -36,3 +40,5 @@ install: build
 bench: engine fixtures
 	BERTH_REQUIRE_ENGINE=1 $(GO) test -run '^$$' -bench . -benchtime 1x ./stack ./cron
 	bash hack/bench-volume.sh
+	BERTH_REQUIRE_ENGINE=1 $(GO) test -run '^$$' -bench RollingUpdate -benchtime 1x -timeout 20m -v ./ingress
+	$(GO) test -run '^$$' -bench Proxy -cpu 1 -benchtime 3s ./ingress

@@ -46,6 +46,7 @@ import (
 	"github.com/berthdev/berth/image"
 	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/internal/goimage"
+	berthnetwork "github.com/berthdev/berth/network"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
 	"github.com/berthdev/berth/swarm/dind"
@@ -133,7 +134,10 @@ func (ch *chapter) chapter(ctx context.Context, c config, undo *cleanup) error {
 	if err := ch.service(ctx); err != nil {
 		return err
 	}
-	return ch.stack(ctx)
+	if err := ch.stack(ctx); err != nil {
+		return err
+	}
+	return ch.ingress(ctx, undo)
 }
 
 // setUp builds the two images and starts the lab with them and busybox in its registry.
@@ -158,6 +162,9 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 		Name: c.Name, Workers: c.Workers, Image: c.DindImage, RegistryImage: c.RegistryImage,
 		Push:  []string{tags["echo"], tags["proxy"], busybox},
 		Swarm: swarm.InitOptions{DefaultAddrPool: []string{"10.203.0.0/16"}, SubnetSize: 24},
+
+		// The visualizer's and the ingress's ports, on 127.0.0.1 of the host.
+		Publish: []dind.Publish{visualizerPublish, {NodePort: ingressPort}},
 	})
 	if err != nil {
 		return err
@@ -172,7 +179,7 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	for _, k := range []string{"echo", "proxy", "busybox"} {
 		ch.detail("%-7s %s", k, ch.refs[k])
 	}
-	return nil
+	return ch.visualizer(ctx, undo)
 }
 
 // imageOr returns ref when given, else the fixture's local or public image, which must be on
@@ -226,8 +233,8 @@ func (ch *chapter) service(ctx context.Context) error {
 func (ch *chapter) stack(ctx context.Context) error {
 	mgr := ch.lab.Manager.Client
 	ch.say("create the attachable overlay network ch03 (docker network create --driver=overlay --attachable ch03)")
-	if _, err := mgr.NetworkCreate(ctx, "ch03", client.NetworkCreateOptions{Driver: "overlay", Attachable: true}); err != nil {
-		return fmt.Errorf("create network ch03: %w", err)
+	if _, err := berthnetwork.Create(ctx, mgr, "ch03", berthnetwork.CreateOptions{Driver: "overlay", Attachable: true}); err != nil {
+		return err
 	}
 	ch.say("deploy the stack echo: api (3 replicas, node.role != manager, dnsrr) and proxy (3 replicas) on ch03")
 	st := echoStack(ch.refs["echo"], ch.refs["proxy"])
@@ -272,7 +279,7 @@ func echoStack(echoRef, proxyRef string) *stack.Stack {
 	st.Service("api").Image(echoRef).Replicas(3).
 		Constraint("node.role != manager").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
 	st.Service("proxy").Image(proxyRef).Replicas(3).
-		Env("BACKEND_HOST", "echo_api:8080").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
+		Env("BACKEND_HOST", "echo_api:8080").Env("SERVICE_PORTS", "8080").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
 	return st
 }
 

@@ -67,6 +67,9 @@ type Options struct {
 	Security Security
 	// ReadyTimeout bounds the wait for each dockerd and the registry to answer; 0 means 60s.
 	ReadyTimeout time.Duration
+	// Publish lists node ports to publish on 127.0.0.1 of the host (see Publish). A fixed
+	// host port that is in use fails Start before anything is created.
+	Publish []Publish
 	// Swarm configures the lab's swarm (default address pool, data path port, raft and
 	// dispatcher settings, ...). Its AdvertiseAddr and ListenAddr are ignored: the manager
 	// advertises its address on the lab network.
@@ -96,6 +99,7 @@ func (o Options) Validate() error {
 		p.Add("lab/ready_timeout", "%s is negative: use 0 for the default 60s", o.ReadyTimeout)
 	}
 	p.AddErr("lab/swarm", o.Swarm.Validate())
+	validatePublish(&p, o)
 	for i, img := range o.Push {
 		if _, _, err := splitRef(img); err != nil {
 			p.Add(fmt.Sprintf("lab/push/%d", i), "%q is not an image reference: %v", img, err)
