@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: engine fixtures browser test demo vet bench build
+.PHONY: engine fixtures browser test demo vet bench build install
 
 engine:
 	@bash hack/engine.sh
@@ -26,6 +26,14 @@ demo: engine fixtures
 
 build:
 	$(GO) build -o bin/berth ./cmd/berth
+
+# install puts berth on the PATH and the same binary in place as a Docker CLI plugin, so
+# `docker berth stack plan …` works too.
+PREFIX ?= /usr/local
+DOCKER_CONFIG ?= $(HOME)/.docker
+install: build
+	install -D -m 0755 bin/berth $(DESTDIR)$(PREFIX)/bin/berth
+	install -D -m 0755 bin/berth $(DESTDIR)$(DOCKER_CONFIG)/cli-plugins/docker-berth
 
 # Benchmarks compare berth with the Docker CLI on the same engine in one run and print ratios.
 # Not part of `make test`: they take minutes and load the machine.

@@ -116,6 +116,7 @@ type BuildOptions struct {
 	NoCache    bool
 	Pull       bool // always try to pull newer base images (never set it on a machine without Docker Hub)
 	Target     string
+	Platform   string // "os/arch[/variant]" to build for; empty for the engine's own
 }
 
 // Build builds an image from src with the engine's builder and yields its progress. The last
@@ -125,13 +126,17 @@ func Build(ctx context.Context, cli client.ImageBuildAPIClient, src Source, opts
 	if err := opts.validate(); err != nil {
 		return failed(err)
 	}
+	plat, err := platforms(opts.Platform)
+	if err != nil {
+		return failed(err)
+	}
 	return func(yield func(Event, error) bool) {
 		pr, pw := io.Pipe()
 		go func() { pw.CloseWithError(src.WriteTar(pw)) }()
 		defer pr.Close()
 		res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{
 			Tags: opts.Tags, Dockerfile: opts.Dockerfile, BuildArgs: opts.BuildArgs, Labels: opts.Labels,
-			NoCache: opts.NoCache, PullParent: opts.Pull, Target: opts.Target,
+			NoCache: opts.NoCache, PullParent: opts.Pull, Target: opts.Target, Platforms: plat,
 			Remove: true, ForceRemove: true, Version: build.BuilderV1,
 		})
 		op := strings.TrimSpace("build " + strings.Join(opts.Tags, ", "))

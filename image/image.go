@@ -118,6 +118,8 @@ type ImportOptions struct {
 	// "CMD ...", "ENV K=V", "LABEL k=v", "WORKDIR /", "EXPOSE 80", "USER 1000", "VOLUME /data".
 	Changes []string
 	Message string
+	// Platform is the imported image's "os/arch[/variant]"; empty for the engine's own.
+	Platform string
 }
 
 // Import creates the image ref from a root file system given as a tar stream (no base image,
@@ -126,8 +128,15 @@ func Import(ctx context.Context, cli client.ImageAPIClient, rootfs io.Reader, re
 	if _, err := ParseReference(ref); err != nil {
 		return "", err
 	}
-	res, err := cli.ImageImport(ctx, client.ImageImportSource{Source: rootfs, SourceName: "-"}, ref,
-		client.ImageImportOptions{Changes: opts.Changes, Message: opts.Message})
+	plat, err := platforms(opts.Platform)
+	if err != nil {
+		return "", err
+	}
+	iopts := client.ImageImportOptions{Changes: opts.Changes, Message: opts.Message}
+	if len(plat) == 1 {
+		iopts.Platform = plat[0]
+	}
+	res, err := cli.ImageImport(ctx, client.ImageImportSource{Source: rootfs, SourceName: "-"}, ref, iopts)
 	op := "import " + ref
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
@@ -227,6 +236,8 @@ func Push(ctx context.Context, cli client.ImageAPIClient, ref string, opts PushO
 type PullOptions struct {
 	Auth     *Auth
 	Platform string // "os/arch[/variant]"; empty for the engine's own
+	// AllTags pulls every tag of ref's repository (`docker pull --all-tags`); ref has no tag.
+	AllTags bool
 }
 
 // platforms parses "os/arch[/variant]".
@@ -261,7 +272,7 @@ func Pull(ctx context.Context, cli client.ImageAPIClient, ref string, opts PullO
 	}
 	return func(yield func(Event, error) bool) {
 		op := "pull " + ref
-		res, err := cli.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth, Platforms: pl})
+		res, err := cli.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth, Platforms: pl, All: opts.AllTags})
 		if err != nil {
 			yield(Event{}, fmt.Errorf("%s: %w", op, err))
 			return

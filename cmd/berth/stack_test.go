@@ -58,11 +58,12 @@ func TestStackDeployCLIInvalid(t *testing.T) {
 	if err != nil || len(nets.Items) != 0 {
 		t.Fatalf("an invalid stack created networks: %v %v", nets.Items, err)
 	}
-	if code := run(ctx, []string{"stack", "deploy", "--resolve-image", "sometimes", "-c", file, name}); code != 2 {
-		t.Fatalf("bad --resolve-image: exit code %d, want 2", code)
+	// Docker's exit codes: 125 for a bad flag value, 1 for a wrong argument count
+	if code := run(ctx, []string{"stack", "deploy", "--resolve-image", "sometimes", "-c", file, name}); code != 125 {
+		t.Fatalf("bad --resolve-image: exit code %d, want 125", code)
 	}
-	if code := run(ctx, []string{"stack", "deploy", "-c", file}); code != 2 {
-		t.Fatalf("no stack name: exit code %d, want 2", code)
+	if code := run(ctx, []string{"stack", "deploy", "-c", file}); code != 1 {
+		t.Fatalf("no stack name: exit code %d, want 1", code)
 	}
 }
 
@@ -78,8 +79,8 @@ func TestStackConfigCLI(t *testing.T) {
 			t.Errorf("%v: exit code %d", args, code)
 		}
 	}
-	if code := run(t.Context(), []string{"stack", "config", "-c", file, "a", "b"}); code != 2 {
-		t.Errorf("two STACK names: exit code %d, want 2", code)
+	if code := run(t.Context(), []string{"stack", "config", "-c", file, "a", "b"}); code != 1 {
+		t.Errorf("two STACK names: exit code %d, want 1 (as docker)", code)
 	}
 }
 
