@@ -48,12 +48,12 @@ func startIngressLab(t testing.TB, ctx context.Context) *ingressLab {
 		}
 		t.Cleanup(func() { image.Remove(context.Background(), host, tag, image.RemoveOptions{Force: true}) })
 	}
-	lab, err := dind.Start(ctx, host, dind.Options{
+	lab, err := dind.Start(ctx, host, testenv.LabImages(t, host, dind.Options{
 		Name: testenv.Name(t, "ingr"), Workers: 1,
 		Push:    []string{tags["echo"], tags["ingress"]},
 		Publish: []dind.Publish{{NodePort: 80}, {NodePort: 8081}},
 		Swarm:   swarm.InitOptions{DefaultAddrPool: []string{"10.204.0.0/16"}, SubnetSize: 24},
-	})
+	}))
 	if err != nil {
 		t.Fatalf("start lab: %v", err)
 	}

@@ -65,7 +65,7 @@ func TestPublishInUse(t *testing.T) {
 	port := uint16(l.Addr().(*net.TCPAddr).Port)
 	name := testenv.Name(t, "labport")
 	ctx := testenv.Context(t, time.Minute)
-	_, err = dind.Start(ctx, host, fixtureImages(t, host, dind.Options{Name: name, Publish: []dind.Publish{{HostPort: port, NodePort: 80}}}))
+	_, err = dind.Start(ctx, host, testenv.LabImages(t, host, dind.Options{Name: name, Publish: []dind.Publish{{HostPort: port, NodePort: 80}}}))
 	if !cerrdefs.IsConflict(err) || !strings.Contains(err.Error(), fmt.Sprint(port)) {
 		t.Errorf("Start with port %d in use: %v; want a conflict naming the port", port, err)
 	}
