@@ -99,13 +99,13 @@ const (
 type Terminal string
 
 const (
-	TerminalNoRestart     Terminal = "restart condition none"         // the restart policy never restarts a failed task
-	TerminalMaxAttempts   Terminal = "restart attempts exhausted"     // the restart policy's max attempts are used up
-	TerminalCrashLoop     Terminal = "crash loop"                     // a slot failed CrashLoop times within CrashWindow
-	TerminalFailureAction Terminal = "update failure action"          // the update config's failure action (pause, rollback) fired
+	TerminalNoRestart     Terminal = "restart condition none"          // the restart policy never restarts a failed task
+	TerminalMaxAttempts   Terminal = "restart attempts exhausted"      // the restart policy's max attempts are used up
+	TerminalCrashLoop     Terminal = "crash loop"                      // a slot failed CrashLoop times within CrashWindow
+	TerminalFailureAction Terminal = "update failure action"           // the update config's failure action (pause, rollback) fired
 	TerminalPending       Terminal = "pending beyond the grace period" // a task stayed pending with a reason for PendingGrace
-	TerminalGone          Terminal = "removed"                        // the service was removed
-	TerminalDeadline      Terminal = "deadline"                       // the timeout or ctx ended the watch
+	TerminalGone          Terminal = "removed"                         // the service was removed
+	TerminalDeadline      Terminal = "deadline"                        // the timeout or ctx ended the watch
 )
 
 // ErrNotConverged is matched (errors.Is) by every *ConvergeError.

@@ -281,7 +281,9 @@ func TestWatchRecovers(t *testing.T) {
 	s := spec(testenv.Name(t, "w"), busybox, []string{"sh", "-c", "if [ -e /data/once ]; then exec sleep 3600; fi; touch /data/once; exit 3"})
 	s.TaskTemplate.ContainerSpec.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: testenv.Name(t, "vol"), Target: "/data"}}
 	id := createService(t, cli, s)
-	t.Cleanup(func() { cli.VolumeRemove(context.Background(), s.TaskTemplate.ContainerSpec.Mounts[0].Source, client.VolumeRemoveOptions{Force: true}) })
+	t.Cleanup(func() {
+		cli.VolumeRemove(context.Background(), s.TaskTemplate.ContainerSpec.Mounts[0].Source, client.VolumeRemoveOptions{Force: true})
+	})
 	if _, err := watchWith(t, cli, swarm.WatchOptions{Timeout: time.Minute, Stable: 2 * time.Second}, id); err != nil {
 		t.Fatalf("a service that crashed once and recovered: %v", err)
 	}
