@@ -42,6 +42,7 @@ func Load(ctx context.Context, name string, files ...string) (*Stack, error) {
 		cli.WithDotEnv,
 		cli.WithResolvedPaths(true),
 		cli.WithProfiles([]string{"*"}), // docker stack deploy ignores profiles: deploy every service
+		withNeededCasts(files),          // load_casts.go: the same result, several times faster
 	)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", name, err)
