@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: engine fixtures test demo vet bench build
+.PHONY: engine fixtures test demo vet bench build fuzz faults
 
 engine:
 	@bash hack/engine.sh
@@ -16,6 +16,17 @@ vet:
 
 test: engine fixtures vet
 	@bash hack/test.sh
+	@bash hack/fuzz.sh
+	@$(MAKE) --no-print-directory faults
+
+# Every fuzz target of the repository, a few seconds each on top of its seeds (FUZZTIME=3s).
+fuzz:
+	@bash hack/fuzz.sh
+
+# Fault tests (build tag faults): engines restarted, nodes stopped, registries and disks gone.
+# They build their own dind labs and take minutes; `make test` runs them after the rest.
+faults: engine fixtures
+	@bash hack/faults.sh
 
 demo: engine fixtures
 	$(GO) run ./examples/chapter3
