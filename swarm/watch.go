@@ -317,6 +317,11 @@ func (w *watcher) observe(ctx context.Context, s swarmtypes.Service, tasks []swa
 	if s.ServiceStatus != nil {
 		p.Running, p.Desired, p.Completed = s.ServiceStatus.RunningTasks, s.ServiceStatus.DesiredTasks, s.ServiceStatus.CompletedTasks
 	}
+	if s.Spec.Mode.ReplicatedJob == nil && s.Spec.Mode.GlobalJob == nil {
+		// The engine's count lags when a node is lost: it still counts the lost node's tasks
+		// while their replacements start. Only tasks meant to run and running count.
+		p.Running = min(p.Running, runningTasks(tasks))
+	}
 	p.Message = latestMessage(tasks)
 	if err := w.failure(ctx, s, p, tasks); err != nil {
 		p.Phase, p.Message = PhaseFailed, err.Reason
@@ -404,6 +409,17 @@ func (w *watcher) taskLogs(ctx context.Context, taskID string) []string {
 		lines = lines[len(lines)-w.opts.LogLines:]
 	}
 	return lines
+}
+
+// runningTasks counts the tasks that are meant to run and do.
+func runningTasks(tasks []swarmtypes.Task) uint64 {
+	var n uint64
+	for _, t := range tasks {
+		if t.DesiredState == swarmtypes.TaskStateRunning && t.Status.State == swarmtypes.TaskStateRunning {
+			n++
+		}
+	}
+	return n
 }
 
 // sortedTasks orders tasks newest state first.

@@ -194,6 +194,14 @@ func TestWatchRules(t *testing.T) {
 				{at: 12 * s, running: 1, update: &swarmtypes.UpdateStatus{State: swarmtypes.UpdateStatePaused, StartedAt: started(s)},
 					tasks: []tk{run("a", 1, 0)}, kind: "converged"},
 			}},
+		{name: "a lost node's tasks counted running by the engine while their replacements start",
+			opts: WatchOptions{Stable: -1},
+			looks: []look{
+				{at: 10 * s, running: 1, tasks: []tk{{id: "a", slot: 1, state: swarmtypes.TaskStateRunning, desired: swarmtypes.TaskStateShutdown, at: s},
+					{id: "b", slot: 1, state: swarmtypes.TaskStateStarting, at: 9 * s}}},
+				{at: 12 * s, running: 1, tasks: []tk{{id: "a", slot: 1, state: swarmtypes.TaskStateRunning, desired: swarmtypes.TaskStateShutdown, at: s},
+					run("b", 1, 11*s)}, kind: "converged"},
+			}},
 		{name: "no suitable node fails only after the grace period, with the reason",
 			looks: []look{
 				{at: 0, tasks: []tk{pending("a", 0)}},
