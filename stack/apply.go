@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/network"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 )
@@ -147,7 +148,7 @@ func (ap *applier) object(ctx context.Context, a Action) error {
 	switch {
 	case a.Kind == KindNetwork:
 		var r client.NetworkCreateResult
-		r, err = ap.cli.NetworkCreate(ctx, a.Name, *a.network)
+		r, err = ap.cli.NetworkCreate(ctx, a.Name, networkCreateOptions(*a.network))
 		id = r.ID
 	case a.Kind == KindSecret && a.Op == OpCreate:
 		var r client.SecretCreateResult
@@ -299,3 +300,15 @@ func (e *ConflictError) Error() string {
 
 // Unwrap returns cerrdefs.ErrConflict and the engine's error.
 func (e *ConflictError) Unwrap() []error { return []error{cerrdefs.ErrConflict, e.Err} }
+
+// networkCreateOptions turns the compiled create request into the client's options; the client
+// sends the name on its own.
+func networkCreateOptions(r network.CreateRequest) client.NetworkCreateOptions {
+	o := client.NetworkCreateOptions{Driver: r.Driver, Scope: r.Scope, EnableIPv4: r.EnableIPv4, EnableIPv6: r.EnableIPv6,
+		IPAM: r.IPAM, Internal: r.Internal, Attachable: r.Attachable, Ingress: r.Ingress, ConfigOnly: r.ConfigOnly,
+		Options: r.Options, Labels: r.Labels}
+	if r.ConfigFrom != nil {
+		o.ConfigFrom = r.ConfigFrom.Network
+	}
+	return o
+}

@@ -88,7 +88,7 @@ func (a Action) Verb() string {
 }
 
 // WatchClient is what Watch needs of an Engine API client.
-type WatchClient = swarm.WatchClient
+type WatchClient = swarm.ServiceClient
 
 // Event is one observation of one service of a stack while it is watched.
 type Event struct {

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"strings"
 
-	"github.com/compose-spec/compose-go/v2/cli"
 	interp "github.com/compose-spec/compose-go/v2/interpolation"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/tree"
+	"github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
 )
 
@@ -22,36 +21,29 @@ import (
 // along a tree of the patterns and hands compose-go only the others (usually none).
 
 // withNeededCasts is a loader option that keeps, of compose-go's interpolation casts, those
-// whose pattern matches a string in files. It keeps them all when it cannot see everything
-// interpolated: a file it cannot read or parse (compose-go then reports it), stdin, an include
-// or an extends of another file.
-func withNeededCasts(files []string) cli.ProjectOptionsFn {
+// whose pattern matches a string in files (their content as read for the loader). It keeps
+// them all when it cannot see everything interpolated: a file it cannot parse (compose-go
+// then reports it), an include or an extends of another file.
+func withNeededCasts(files []types.ConfigFile) func(*loader.Options) {
 	var docs []*yaml.Node
 	for _, f := range files {
-		d, err := yamlDocs(f)
-		if err != nil {
-			return cli.WithLoadOptions() // compose-go reads the files itself and says what is wrong
+		d, err := yamlDocs(f.Content)
+		if err != nil || f.Content == nil {
+			return func(*loader.Options) {} // compose-go parses the files itself and says what is wrong
 		}
 		docs = append(docs, d...)
 	}
-	return cli.WithLoadOptions(func(o *loader.Options) {
+	return func(o *loader.Options) {
 		if o.Interpolate == nil || o.Interpolate.TypeCastMapping == nil {
 			return
 		}
 		if needed, ok := neededCasts(o.Interpolate.TypeCastMapping, docs); ok {
 			o.Interpolate.TypeCastMapping = needed
 		}
-	})
+	}
 }
 
-func yamlDocs(file string) ([]*yaml.Node, error) {
-	if file == "-" {
-		return nil, errors.New("stdin")
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
+func yamlDocs(data []byte) ([]*yaml.Node, error) {
 	var docs []*yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {

@@ -2,45 +2,69 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/loader"
 )
 
-// loadWith loads files as Load does, with extra options, and returns the project as YAML or
-// the error's text.
-func loadWith(t *testing.T, files []string, extra ...cli.ProjectOptionsFn) string {
+// modelWith reads the files' model as readModel does (interpolated, normalised), with all of
+// compose-go's casts or only the needed ones, and returns it as JSON or the error's text.
+func modelWith(t *testing.T, files []string, onlyNeeded bool) (out string) {
 	t.Helper()
-	opts, err := cli.NewProjectOptions(files, append([]cli.ProjectOptionsFn{cli.WithName("casts"), cli.WithOsEnv,
-		cli.WithEnvFiles(), cli.WithDotEnv, cli.WithResolvedPaths(true), cli.WithProfiles([]string{"*"})}, extra...)...)
+	defer func() {
+		if r := recover(); r != nil {
+			out = fmt.Sprint("error: compose-go panicked: ", r)
+		}
+	}()
+	ctx := context.Background()
+	opts, err := projectOptions("casts", files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := loadProject(context.Background(), opts)
+	wd, err := opts.GetWorkingDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	details, err := opts.ReadConfigFiles(ctx, wd, opts)
 	if err != nil {
 		return "error: " + err.Error()
 	}
-	out, err := p.MarshalYAML()
+	details.Environment = opts.Environment
+	options := []func(*loader.Options){func(o *loader.Options) {
+		o.SetProjectName(opts.Name, true)
+		o.ResolvePaths = true
+		o.Profiles = []string{"*"}
+	}}
+	if onlyNeeded {
+		options = append(options, withNeededCasts(details.ConfigFiles))
+	}
+	dict, err := loader.LoadModelWithContext(ctx, *details, options...)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	b, err := json.Marshal(dict)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(out)
+	return string(b)
 }
 
 // sameWithNeededCasts checks that dropping the casts no string needs changes nothing.
 func sameWithNeededCasts(t *testing.T, files ...string) {
 	t.Helper()
-	full, fast := loadWith(t, files), loadWith(t, files, withNeededCasts(files))
+	full, fast := modelWith(t, files, false), modelWith(t, files, true)
 	if strings.HasPrefix(full, "error:") && strings.HasPrefix(fast, "error:") {
 		// Both refuse the file. Which problem compose-go reports first among several depends
 		// on map order, so the texts may differ from one load to the next.
 		return
 	}
 	if full != fast {
-		t.Fatalf("%v: loads differ with only the needed casts\nall casts:\n%s\nneeded casts:\n%s", files, full, fast)
+		t.Fatalf("%v: models differ with only the needed casts\nall casts:\n%s\nneeded casts:\n%s", files, full, fast)
 	}
 }
 
@@ -96,10 +120,10 @@ func TestNeededCastsChangeNothing(t *testing.T) {
 	casts := write("casts.yml", castsFile)
 	good := write("good.yml", castsFile[:len(castsFile)-len("  other:\n    image: x:1\n    deploy:\n      replicas: \"${BAD_REPLICAS:-two}\"\nnetworks:\n  n: {external: \"${EXT:-false}\", attachable: \"true\"}\nvolumes:\n  v: {external: \"false\"}\n")]+"volumes:\n  v: {}\n")
 	override := write("override.yml", "services:\n  web:\n    deploy:\n      replicas: \"5\"\n    tty: \"true\"\n")
-	if got := loadWith(t, []string{casts}); got[:6] != "error:" {
+	if got := modelWith(t, []string{casts}, false); got[:6] != "error:" {
 		t.Fatalf("a replicas of \"two\" loaded:\n%s", got)
 	}
-	if got := loadWith(t, []string{good}, withNeededCasts([]string{good})); got[:6] == "error:" {
+	if got := modelWith(t, []string{good}, true); got[:6] == "error:" {
 		t.Fatalf("the file of casts does not load: %s", got)
 	}
 	sameWithNeededCasts(t, casts)

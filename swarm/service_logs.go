@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/berthdev/berth/internal/streamlines"
 	"github.com/moby/moby/client"
 )
 
@@ -116,56 +115,18 @@ func LogsTo(ctx context.Context, cli client.ServiceAPIClient, service string, op
 
 // decodeLogs demultiplexes r into lines sent on out until r ends or ctx is done.
 func decodeLogs(ctx context.Context, r io.Reader, tty bool, out chan<- LogLine) error {
-	o := &lineWriter{ctx: ctx, stream: Stdout, out: out}
-	e := &lineWriter{ctx: ctx, stream: Stderr, out: out}
-	var err error
-	if tty {
-		_, err = io.Copy(o, r)
-	} else {
-		_, err = stdcopy.StdCopy(o, e, r)
-	}
-	o.flush()
-	e.flush()
-	return err
-}
-
-// lineWriter splits what it is given into lines, parses each and sends it.
-type lineWriter struct {
-	ctx    context.Context
-	stream Stream
-	out    chan<- LogLine
-	buf    []byte
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			return len(p), nil
+	return streamlines.Split(r, tty, func(stderr bool, line string) error {
+		stream := Stdout
+		if stderr {
+			stream = Stderr
 		}
-		line := string(w.buf[:i])
-		w.buf = w.buf[i+1:]
-		if err := w.send(line); err != nil {
-			return 0, err
+		select {
+		case out <- parseLogLine(stream, line):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-	}
-}
-
-func (w *lineWriter) flush() {
-	if len(w.buf) > 0 {
-		w.send(string(w.buf))
-		w.buf = nil
-	}
-}
-
-func (w *lineWriter) send(line string) error {
-	select {
-	case w.out <- parseLogLine(w.stream, strings.TrimSuffix(line, "\r")):
-		return nil
-	case <-w.ctx.Done():
-		return w.ctx.Err()
-	}
+	})
 }
 
 // parseLogLine splits "TIMESTAMP DETAILS TEXT", as the engine writes service log lines with

@@ -19,11 +19,11 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// WatchClient is what Watch needs of an engine client.
-type WatchClient interface {
-	client.ServiceAPIClient
-	client.TaskAPIClient
-}
+// WatchClient was the name of ServiceClient.
+//
+// Deprecated: use ServiceClient, the client of every service operation (Create, Update,
+// Scale, Remove, Watch).
+type WatchClient = ServiceClient
 
 // WatchOptions says how long and how closely Watch follows services.
 type WatchOptions struct {
@@ -149,7 +149,7 @@ func (e *ConvergeError) Unwrap() error { return ErrNotConverged }
 // with one task listing per look. Looks happen every Interval and, when cli also serves engine
 // events (client.SystemAPIClient), at once on each event of a watched service (an update, a
 // rollback); task state changes have no events of their own, hence the interval.
-func Watch(ctx context.Context, cli WatchClient, services []string, opts WatchOptions) iter.Seq2[Progress, error] {
+func Watch(ctx context.Context, cli ServiceClient, services []string, opts WatchOptions) iter.Seq2[Progress, error] {
 	return func(yield func(Progress, error) bool) {
 		if opts.Timeout > 0 {
 			var cancel context.CancelFunc
@@ -194,7 +194,7 @@ func Watch(ctx context.Context, cli WatchClient, services []string, opts WatchOp
 
 // serviceEvents returns a channel that receives on each engine event of the services ids, or nil
 // (never receives) when cli serves no events or the subscription fails.
-func serviceEvents(ctx context.Context, cli WatchClient, ids []string) <-chan events.Message {
+func serviceEvents(ctx context.Context, cli ServiceClient, ids []string) <-chan events.Message {
 	src, ok := cli.(interface {
 		Events(context.Context, client.EventsListOptions) client.EventsResult
 	})
@@ -237,7 +237,7 @@ func failedService(err error) string {
 }
 
 type watcher struct {
-	cli          WatchClient
+	cli          ServiceClient
 	opts         WatchOptions
 	now          func() time.Time
 	names        map[string]string // ID → name
@@ -246,7 +246,7 @@ type watcher struct {
 	pendingSince map[string]time.Time // task ID → when first seen pending with a reason
 }
 
-func newWatcher(cli WatchClient, opts WatchOptions) *watcher {
+func newWatcher(cli ServiceClient, opts WatchOptions) *watcher {
 	return &watcher{cli: cli, opts: opts.withDefaults(), now: time.Now, last: map[string]Progress{},
 		stableSince: map[string]time.Time{}, pendingSince: map[string]time.Time{}}
 }
@@ -457,7 +457,7 @@ func (w *watcher) timeout(ctx context.Context, ids []string) error {
 }
 
 // Wait runs Watch to the end and returns the last progress of each service, in the order given.
-func Wait(ctx context.Context, cli WatchClient, services []string, opts WatchOptions) ([]Progress, error) {
+func Wait(ctx context.Context, cli ServiceClient, services []string, opts WatchOptions) ([]Progress, error) {
 	last := map[string]Progress{}
 	var order []string
 	for p, err := range Watch(ctx, cli, services, opts) {

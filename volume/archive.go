@@ -311,6 +311,7 @@ type checker struct {
 	count   int
 	bytes   int64
 	summary Summary
+	plain   *plainMapper // renames a plain archive's entries; nil for a backup
 }
 
 // header checks one entry's header (not its content).
@@ -319,11 +320,11 @@ func (c *checker) header(h *tar.Header) error {
 	if h.Typeflag == tar.TypeRegA {
 		h.Typeflag = tar.TypeReg
 	}
+	if c.count == 0 && (name != DataDir || h.Typeflag != tar.TypeDir) {
+		return corrupt(name, "first entry must be the directory "+DataDir+"/ (not a berth backup: read a plain tar archive with Plain or StripComponents)", nil)
+	}
 	if err := checkName(name); err != nil {
 		return err
-	}
-	if c.count == 0 && (name != DataDir || h.Typeflag != tar.TypeDir) {
-		return corrupt(name, "first entry must be the directory "+DataDir+"/", nil)
 	}
 	if _, ok := typeName[h.Typeflag]; !ok {
 		return unsafeEntry(name, "entry type %q is not restored (files, directories, symlinks, hardlinks and FIFOs are)", string(h.Typeflag))
@@ -495,6 +496,11 @@ type Summary struct {
 	Symlinks  int
 	Hardlinks int
 	Bytes     int64 // content bytes of regular files
+	// Plain is set for an archive read without a manifest (VerifyOptions.Plain): its entries
+	// were checked for safety, but there were no sizes, owners or checksums to compare with.
+	Plain bool
+	// Skipped counts a plain archive's entries that StripComponents left without a name.
+	Skipped int
 }
 
 func (s *Summary) add(e Entry) {
@@ -512,10 +518,15 @@ func (s *Summary) add(e Entry) {
 	}
 }
 
-// String is a one-line description, as the CLI prints it.
+// String is a one-line description, as the CLI prints it; for a plain archive it says that
+// there was no manifest to verify against.
 func (s Summary) String() string {
-	return fmt.Sprintf("%s: %d entries (%d files, %d dirs, %d symlinks, %d hardlinks), %s of file data",
+	line := fmt.Sprintf("%s: %d entries (%d files, %d dirs, %d symlinks, %d hardlinks), %s of file data",
 		s.Format, s.Entries, s.Files, s.Dirs, s.Symlinks, s.Hardlinks, humanBytes(s.Bytes))
+	if s.Plain {
+		line += fmt.Sprintf("; plain archive without a manifest: no checksums to verify, only that it reads to its end and every entry is safe (%d entries skipped by strip-components)", s.Skipped)
+	}
+	return line
 }
 
 func humanBytes(n int64) string {

@@ -3,6 +3,7 @@ package volume_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"os"
 
 	"github.com/berthdev/berth"
@@ -25,7 +26,7 @@ func ExampleNamed() {
 	m := volume.Named("pgdata", "/var/lib/postgresql/data", volume.ReadOnly())
 	fmt.Println(m.Type, m.Source, m.Target, m.ReadOnly)
 	b := volume.Bind("/srv/config", "/etc/app")
-	fmt.Println(b.Type, b.Source, b.Target, volume.CheckMount("mounts/0", b))
+	fmt.Println(b.Type, b.Source, b.Target, volume.CheckMount("mounts[0]", b))
 	// Output:
 	// volume pgdata /var/lib/postgresql/data true
 	// bind /srv/config /etc/app <nil>
@@ -66,4 +67,25 @@ func ExampleBackup() {
 	f.Seek(0, 0)
 	_, err = volume.Restore(ctx, cli, f, "pgdata-restored", volume.RestoreOptions{})
 	fmt.Println(err)
+}
+
+// The chapter's own backup, `tar cvzf /tmp/mysql-backup.tar.gz /var/lib/mysql` in busybox, has
+// no manifest and its members start with var/lib/mysql/: strip those three elements, as GNU
+// tar's --strip-components 3 does, to restore the data directory at the volume's root.
+func ExampleRestore_plainArchive() {
+	ctx := context.Background()
+	cli, err := berth.Connect(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	f, err := os.Open("mysql-backup.tar.gz")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	res, err := volume.Restore(ctx, cli, f, "mysql-restored", volume.RestoreOptions{Verify: volume.VerifyOptions{StripComponents: 3}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Summary) // "...; plain archive without a manifest: no checksums to verify, ..."
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
+
+	swarmsvc "github.com/berthdev/berth/swarm"
 )
 
 // serviceLabel is the label the engine sets on swarm task containers.
@@ -165,19 +167,11 @@ func (q *quiesced) scaleDown(ctx context.Context, vol string, stopTimeout *int) 
 	return nil
 }
 
-// scale sets the replicas of service id, reading its current version first.
+// scale sets the replicas of service id with swarm.Scale, without waiting: scaleDown waits for
+// the containers on this engine itself.
 func (q *quiesced) scale(ctx context.Context, id string, replicas uint64) error {
-	res, err := q.cli.ServiceInspect(ctx, id, client.ServiceInspectOptions{})
-	if err != nil {
-		return fmt.Errorf("volume: inspect service %s: %w", id, err)
-	}
-	spec := res.Service.Spec
-	if spec.Mode.Replicated == nil {
-		return fmt.Errorf("volume: service %s is no longer replicated", spec.Name)
-	}
-	spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &replicas}
-	if _, err := q.cli.ServiceUpdate(ctx, id, client.ServiceUpdateOptions{Version: res.Service.Version, Spec: spec}); err != nil {
-		return fmt.Errorf("volume: scale service %s to %d: %w", spec.Name, replicas, err)
+	if _, err := swarmsvc.Scale(ctx, q.cli, id, replicas, swarmsvc.ScaleOptions{Detach: true}); err != nil {
+		return fmt.Errorf("volume: scale service %s to %d: %w", id, replicas, err)
 	}
 	return nil
 }

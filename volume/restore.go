@@ -54,7 +54,9 @@ type RestoreResult struct {
 // created, never-started helper container that mounts the target. Owners, modes (setuid,
 // setgid, sticky included), symlinks, hardlinks, empty directories and modification times are
 // preserved. A corrupt, truncated or hostile archive returns an *ArchiveError and leaves the
-// target as it was (in RestoreNew mode, not created).
+// target as it was (in RestoreNew mode, not created). A plain archive (one made by tar, without
+// berth's manifest, such as the busybox `tar cvzf` recipe) is restored with opts.Verify.Plain
+// or StripComponents; see VerifyOptions.
 func Restore(ctx context.Context, cli Engine, r io.Reader, target string, opts RestoreOptions) (res RestoreResult, err error) {
 	if err := checkRestore(target, opts); err != nil {
 		return res, err
@@ -83,7 +85,7 @@ func Restore(ctx context.Context, cli Engine, r io.Reader, target string, opts R
 	if err != nil {
 		return res, err
 	}
-	if err := writeVolume(ctx, cli, spool, target); err != nil {
+	if err := writeVolume(ctx, cli, spool, target, plainMapperFor(opts.Verify)); err != nil {
 		if res.Created && !exists {
 			_, rmErr := cli.VolumeRemove(context.WithoutCancel(ctx), target, client.VolumeRemoveOptions{})
 			err = errors.Join(err, rmErr)
@@ -103,6 +105,7 @@ func checkRestore(target string, opts RestoreOptions) error {
 	if opts.Mode < RestoreNew || opts.Mode > RestoreReplace {
 		p.Add("mode", "%d is not a restore mode; accepted: RestoreNew, RestoreMerge, RestoreReplace", opts.Mode)
 	}
+	p.AddErr("verify", opts.Verify.validate())
 	if opts.Create != nil && opts.Create.spec.Name != "" && opts.Create.spec.Name != target {
 		p.Add("create/name", "%q differs from the target %q", opts.Create.spec.Name, target)
 	}
@@ -156,9 +159,10 @@ func recreate(ctx context.Context, cli Engine, name string) error {
 }
 
 // writeVolume streams the verified archive in spool into volume target through a helper
-// container: the data entries only, re-encoded as a plain tar, extracted at the helper's root so
-// that "data/" lands on the volume's root.
-func writeVolume(ctx context.Context, cli Engine, spool io.Reader, target string) (err error) {
+// container: the data entries only (a plain archive's renamed by plain, as verification renamed
+// them), re-encoded as a plain tar, extracted at the helper's root so that "data/" lands on the
+// volume's root.
+func writeVolume(ctx context.Context, cli Engine, spool io.Reader, target string, plain *plainMapper) (err error) {
 	h, err := newHelper(ctx, cli, target, false)
 	if err != nil {
 		return err
@@ -170,7 +174,7 @@ func writeVolume(ctx context.Context, cli Engine, spool io.Reader, target string
 	}
 	defer release()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(dataEntries(tar.NewReader(stream), pw)) }()
+	go func() { pw.CloseWithError(dataEntries(tar.NewReader(stream), pw, plain)) }()
 	_, err = cli.CopyToContainer(ctx, h.id, client.CopyToContainerOptions{
 		DestinationPath: "/", Content: pr, AllowOverwriteDirWithFile: true,
 	})
@@ -181,25 +185,36 @@ func writeVolume(ctx context.Context, cli Engine, spool io.Reader, target string
 	return nil
 }
 
-// dataEntries copies the data entries of a verified archive to w as a plain tar.
-func dataEntries(tr *tar.Reader, w io.Writer) error {
+// dataEntries copies the data entries of a verified archive to w as a plain tar: up to the
+// manifest, or for a plain archive (plain not nil) to its end, renamed.
+func dataEntries(tr *tar.Reader, w io.Writer, plain *plainMapper) error {
 	tw := tar.NewWriter(w)
 	buf := make([]byte, 256<<10)
 	for {
 		h, err := tr.Next()
-		if err != nil {
+		switch {
+		case plain != nil && errors.Is(err, io.EOF):
+			return tw.Close()
+		case err != nil:
 			return fmt.Errorf("read verified archive: %w", err)
-		}
-		if h.Name == ManifestName {
+		case plain == nil && h.Name == ManifestName:
 			return tw.Close()
 		}
-		nh := normalHeader(h, h.Name)
-		if err := tw.WriteHeader(nh); err != nil {
-			return err
-		}
-		if nh.Typeflag == tar.TypeReg {
-			if _, err := io.CopyBuffer(tw, tr, buf); err != nil {
+		headers := []*tar.Header{h}
+		if plain != nil {
+			if headers, err = plain.next(h); err != nil {
 				return err
+			}
+		}
+		for _, mh := range headers {
+			nh := normalHeader(mh, mh.Name)
+			if err := tw.WriteHeader(nh); err != nil {
+				return err
+			}
+			if nh.Typeflag == tar.TypeReg {
+				if _, err := io.CopyBuffer(tw, tr, buf); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -20,6 +20,15 @@ type VerifyOptions struct {
 	// TempDir is where verification spools the manifest lines it computes (one short line per
 	// entry); empty means os.TempDir().
 	TempDir string
+	// Plain reads an archive without berth's layout and manifest, made by any tar (see
+	// plain.go): its entries are checked for safety as a backup's are, but with no manifest
+	// there are no checksums to verify. Summary.Plain says so.
+	Plain bool
+	// StripComponents drops this many leading path elements from every entry's name, as GNU
+	// tar's --strip-components does (entries with no more elements are skipped); 3 restores
+	// the members "var/lib/mysql/..." of `tar cvzf b.tar.gz /var/lib/mysql` at the volume's
+	// root. A positive value implies Plain.
+	StripComponents int
 }
 
 // Verify reads a whole backup archive from r (tar.gz, tar.zst or tar, detected by content) and
@@ -30,11 +39,18 @@ type VerifyOptions struct {
 // entry, a hardlink names an earlier file of the archive, and no name comes twice. Memory does not grow with the archive's size: per entry it
 // keeps a 64-bit hash (for the hardlink and duplicate checks), per symlink its path. A refused
 // archive returns an *ArchiveError matching ErrCorrupt or ErrUnsafe.
+//
+// With opts.Plain (or StripComponents) it reads an archive any tar made instead, without a
+// manifest: the same checks run on every entry, but there is nothing to compare sizes, owners
+// and checksums with, and the Summary says so (Plain).
 func Verify(r io.Reader, opts VerifyOptions) (Summary, error) {
 	return verifyStream(r, opts)
 }
 
 func verifyStream(r io.Reader, opts VerifyOptions) (Summary, error) {
+	if err := opts.validate(); err != nil {
+		return Summary{}, err
+	}
 	stream, format, release, err := decompress(r)
 	if err != nil {
 		return Summary{}, err
@@ -47,8 +63,8 @@ func verifyStream(r io.Reader, opts VerifyOptions) (Summary, error) {
 	defer os.Remove(spool.Name())
 	defer spool.Close()
 	lines := bufio.NewWriterSize(spool, 64<<10)
-	c := &checker{allowAbsolute: opts.AllowAbsoluteSymlinks, symlinks: map[string]bool{}, lines: lines}
-	c.summary.Format = format
+	c := &checker{allowAbsolute: opts.AllowAbsoluteSymlinks, symlinks: map[string]bool{}, lines: lines, plain: plainMapperFor(opts)}
+	c.summary.Format, c.summary.Plain = format, c.plain != nil
 	if err := c.entries(tar.NewReader(stream), lines, spool); err != nil {
 		return Summary{}, err
 	}
@@ -58,37 +74,61 @@ func verifyStream(r io.Reader, opts VerifyOptions) (Summary, error) {
 	return c.summary, nil
 }
 
-// entries checks every entry of tr up to and including the manifest.
+// entries checks every entry of tr up to and including the manifest (a plain archive: to its
+// end).
 func (c *checker) entries(tr *tar.Reader, lines *bufio.Writer, spool *os.File) error {
 	buf := make([]byte, 256<<10)
 	last := ""
 	for {
 		h, err := tr.Next()
 		switch {
+		case errors.Is(err, io.EOF) && c.plain != nil && c.count > 0:
+			return nil
+		case errors.Is(err, io.EOF) && c.plain != nil:
+			return corrupt("", fmt.Sprintf("the archive has no entries (after stripping %d path elements)", c.plain.strip), nil)
 		case errors.Is(err, io.EOF):
-			return corrupt("", fmt.Sprintf("archive ends after %d entries without a manifest (truncated, or not a berth backup)", c.count), nil)
+			return corrupt("", fmt.Sprintf("archive ends after %d entries without a manifest (truncated, or not a berth backup: read a plain tar archive with Plain or StripComponents)", c.count), nil)
 		case err != nil:
 			return corrupt(last, "unreadable archive after this entry (truncated or damaged)", err)
 		}
-		if h.Name == ManifestName {
+		if c.plain == nil && h.Name == ManifestName {
 			return c.manifest(tr, lines, spool)
 		}
-		if err := c.header(h); err != nil {
+		headers, err := c.mapped(h)
+		if err != nil {
 			return err
 		}
-		last = h.Name
-		sum := ""
-		if h.Typeflag == tar.TypeReg {
-			hash := sha256.New()
-			if _, err := io.CopyBuffer(hash, tr, buf); err != nil {
-				return corrupt(h.Name, "content is truncated or unreadable", err)
+		for _, mh := range headers {
+			if err := c.header(mh); err != nil {
+				return err
 			}
-			sum = hex.EncodeToString(hash.Sum(nil))
-		}
-		if err := c.record(h, sum); err != nil {
-			return err
+			last = mh.Name
+			sum := ""
+			if mh.Typeflag == tar.TypeReg {
+				hash := sha256.New()
+				if _, err := io.CopyBuffer(hash, tr, buf); err != nil {
+					return corrupt(mh.Name, "content is truncated or unreadable", err)
+				}
+				sum = hex.EncodeToString(hash.Sum(nil))
+			}
+			if err := c.record(mh, sum); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// mapped returns h as the backup layout has it: itself in a backup; in a plain archive, its
+// renamed header after the directories it needs, or nothing (skipped, counted).
+func (c *checker) mapped(h *tar.Header) ([]*tar.Header, error) {
+	if c.plain == nil {
+		return []*tar.Header{h}, nil
+	}
+	headers, err := c.plain.next(h)
+	if len(headers) == 0 && err == nil {
+		c.summary.Skipped++
+	}
+	return headers, err
 }
 
 // manifest compares the manifest entry with the spooled lines and checks that nothing follows.

@@ -2,22 +2,11 @@ package main
 
 import (
 	"errors"
-	"slices"
 	"testing"
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/volume"
 )
-
-func TestParseAllAcceptsFlagsAfterArguments(t *testing.T) {
-	fs := newFlags("volume backup", "")
-	out := fs.String("o", "", "")
-	stop := fs.Bool("stop", false, "")
-	pos, err := parseAll(fs, []string{"pgdata", "-o", "b.tar.gz", "--stop"})
-	if err != nil || !slices.Equal(pos, []string{"pgdata"}) || *out != "b.tar.gz" || !*stop {
-		t.Fatalf("parseAll = %v, %v; o=%q stop=%v", pos, err, *out, *stop)
-	}
-}
 
 func TestBackupOptions(t *testing.T) {
 	opts, err := backupOptions("x.tar.zst", "", 0, true, false)

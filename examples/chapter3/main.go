@@ -43,9 +43,9 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/image"
-	"github.com/berthdev/berth/internal/fixtures"
-	"github.com/berthdev/berth/internal/goimage"
+	berthnetwork "github.com/berthdev/berth/network"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
 	"github.com/berthdev/berth/swarm/dind"
@@ -133,15 +133,24 @@ func (ch *chapter) chapter(ctx context.Context, c config, undo *cleanup) error {
 	if err := ch.service(ctx); err != nil {
 		return err
 	}
-	return ch.stack(ctx)
+	if err := ch.stack(ctx); err != nil {
+		return err
+	}
+	return ch.ingress(ctx, undo)
 }
 
 // setUp builds the two images and starts the lab with them and busybox in its registry.
 func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	id := suffix()
 	c.Name = cmp.Or(c.Name, "ch03-"+id)
-	busybox, err := imageOr(ctx, ch.host, c.BusyboxImage, fixtures.Busybox)
+	busybox, err := imageOr(ctx, ch.host, c.BusyboxImage, "berth-fixtures/busybox:local", "busybox:latest")
 	if err != nil {
+		return err
+	}
+	if c.DindImage, err = imageOr(ctx, ch.host, c.DindImage, "berth-fixtures/dind:local", dind.DefaultImage); err != nil {
+		return err
+	}
+	if c.RegistryImage, err = imageOr(ctx, ch.host, c.RegistryImage, "berth-fixtures/registry:local", dind.DefaultRegistryImage); err != nil {
 		return err
 	}
 	ch.say("build the echo API and the proxy (Go, static, FROM scratch)")
@@ -158,6 +167,9 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 		Name: c.Name, Workers: c.Workers, Image: c.DindImage, RegistryImage: c.RegistryImage,
 		Push:  []string{tags["echo"], tags["proxy"], busybox},
 		Swarm: swarm.InitOptions{DefaultAddrPool: []string{"10.203.0.0/16"}, SubnetSize: 24},
+
+		// The visualizer's and the ingress's ports, on 127.0.0.1 of the host.
+		Publish: []dind.Publish{visualizerPublish, {NodePort: ingressPort}},
 	})
 	if err != nil {
 		return err
@@ -172,22 +184,16 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	for _, k := range []string{"echo", "proxy", "busybox"} {
 		ch.detail("%-7s %s", k, ch.refs[k])
 	}
-	return nil
+	return ch.visualizer(ctx, undo)
 }
 
-// imageOr returns ref when given, else the fixture's local or public image, which must be on
-// the engine: nothing is pulled.
-func imageOr(ctx context.Context, cli client.ImageAPIClient, ref string, k fixtures.Kind) (string, error) {
-	if ref == "" {
-		var err error
-		if ref, err = k.Resolve(ctx, cli); err != nil {
-			return "", err
-		}
+// imageOr returns ref when given, else the local fixture (`make fixtures`) or the public image;
+// the one chosen must be on the engine: nothing is pulled.
+func imageOr(ctx context.Context, cli client.ImageAPIClient, ref string, fixture, public string) (string, error) {
+	if ref != "" {
+		return image.FirstPresent(ctx, cli, ref)
 	}
-	if _, err := cli.ImageInspect(ctx, ref); err != nil {
-		return "", fmt.Errorf("image %s: %w (it is never pulled: run `make fixtures`, or load it first)", ref, err)
-	}
-	return ref, nil
+	return image.FirstPresent(ctx, cli, fixture, public)
 }
 
 // service creates the echo service with one replica, scales it to 6, prints where its tasks
@@ -226,8 +232,8 @@ func (ch *chapter) service(ctx context.Context) error {
 func (ch *chapter) stack(ctx context.Context) error {
 	mgr := ch.lab.Manager.Client
 	ch.say("create the attachable overlay network ch03 (docker network create --driver=overlay --attachable ch03)")
-	if _, err := mgr.NetworkCreate(ctx, "ch03", client.NetworkCreateOptions{Driver: "overlay", Attachable: true}); err != nil {
-		return fmt.Errorf("create network ch03: %w", err)
+	if _, err := berthnetwork.Create(ctx, mgr, "ch03", berthnetwork.CreateOptions{Driver: "overlay", Attachable: true}); err != nil {
+		return err
 	}
 	ch.say("deploy the stack echo: api (3 replicas, node.role != manager, dnsrr) and proxy (3 replicas) on ch03")
 	st := echoStack(ch.refs["echo"], ch.refs["proxy"])
@@ -272,7 +278,7 @@ func echoStack(echoRef, proxyRef string) *stack.Stack {
 	st.Service("api").Image(echoRef).Replicas(3).
 		Constraint("node.role != manager").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
 	st.Service("proxy").Image(proxyRef).Replicas(3).
-		Env("BACKEND_HOST", "echo_api:8080").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
+		Env("BACKEND_HOST", "echo_api:8080").Env("SERVICE_PORTS", "8080").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
 	return st
 }
 

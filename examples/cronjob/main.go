@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/container"
 	"github.com/berthdev/berth/cron"
-	"github.com/berthdev/berth/internal/fixtures"
+	berthimage "github.com/berthdev/berth/image"
+	"github.com/berthdev/berth/volume"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
@@ -40,17 +42,17 @@ func run(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	defer cli.Close()
-	image, err := fixtures.Busybox.Resolve(ctx, cli)
+	image, err := berthimage.FirstPresent(ctx, cli, "berth-fixtures/busybox:local", "busybox:latest")
 	if err != nil {
 		return err
 	}
 	suffix := randomSuffix()
-	volume, job := "cronjob-stamps-"+suffix, "stamp-"+suffix
-	if _, err := cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: volume}); err != nil {
+	stamps, job := "cronjob-stamps-"+suffix, "stamp-"+suffix
+	if _, err := volume.New(stamps).Create(ctx, cli); err != nil {
 		return err
 	}
-	defer cli.VolumeRemove(context.WithoutCancel(ctx), volume, client.VolumeRemoveOptions{})
-	data := []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: "/data"}}
+	defer volume.Remove(context.WithoutCancel(ctx), cli, stamps, volume.RemoveOptions{})
+	data := []mount.Mount{volume.Named(stamps, "/data")}
 
 	// On shutdown, a run in progress may finish (up to 30 s) before it is cancelled.
 	s, err := cron.New(cli, cron.WithShutdownGrace(30*time.Second))
@@ -115,11 +117,11 @@ func readLog(ctx context.Context, cli *client.Client, image string, data []mount
 
 // leftovers fails when a container of the job remains.
 func leftovers(ctx context.Context, cli *client.Client, job string) error {
-	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", cron.LabelJob+"="+job)})
+	list, err := container.List(ctx, cli, container.ListOptions{All: true, Labels: []string{cron.LabelJob + "=" + job}})
 	if err != nil {
 		return err
 	}
-	if n := len(list.Items); n > 0 {
+	if n := len(list); n > 0 {
 		return fmt.Errorf("%d containers of job %s left behind", n, job)
 	}
 	fmt.Println("nothing left behind")

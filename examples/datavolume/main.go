@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -20,13 +19,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
 	"github.com/berthdev/berth"
-	"github.com/berthdev/berth/internal/fixtures"
+	"github.com/berthdev/berth/container"
+	"github.com/berthdev/berth/image"
 	"github.com/berthdev/berth/volume"
 )
 
@@ -66,7 +63,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer cli.Close()
-	img, err := fixtures.Busybox.Resolve(ctx, cli)
+	img, err := image.FirstPresent(ctx, cli, "berth-fixtures/busybox:local", "busybox:latest")
 	if err != nil {
 		return err
 	}
@@ -81,7 +78,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	d.containers = append(d.containers, id)
-	withData := &container.HostConfig{VolumesFrom: []string{volume.VolumesFrom(dataName, false)}}
+	withData := func(c *container.Container) *container.Container { return c.VolumesFrom(dataName, false) }
 
 	fmt.Println("2. the database runs, is removed, and is recreated: its data is still there")
 	for range 2 {
@@ -113,7 +110,7 @@ func run(ctx context.Context) error {
 	if err := d.remove(ctx, db); err != nil {
 		return err
 	}
-	if _, err := cli.ContainerRemove(ctx, dataName, client.ContainerRemoveOptions{RemoveVolumes: true}); err != nil {
+	if err := container.Remove(ctx, cli, dataName, container.RemoveOptions{Volumes: true}); err != nil {
 		return fmt.Errorf("remove the data-volume container and its volume: %w", err)
 	}
 	d.containers = d.containers[1:]
@@ -125,7 +122,7 @@ func run(ctx context.Context) error {
 	d.volumes = append(d.volumes, restored)
 
 	fmt.Println("6. the database runs on the restored volume")
-	db, err = d.startDB(ctx, &container.HostConfig{Mounts: []mount.Mount{volume.Named(restored, "/var/lib/db")}})
+	db, err = d.startDB(ctx, func(c *container.Container) *container.Container { return c.Volume(restored, "/var/lib/db", false) })
 	if err != nil {
 		return err
 	}
@@ -173,24 +170,20 @@ func restore(ctx context.Context, cli *client.Client, file, target string) error
 	return err
 }
 
-// startDB starts the database with hc's storage and waits for its first log line.
-func (d *demo) startDB(ctx context.Context, hc *container.HostConfig) (string, error) {
-	hc.NetworkMode = "none"
-	res, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name:       "berth-demo-db-" + randomHex(),
-		Config:     &container.Config{Image: d.image, Cmd: []string{"sh", "-c", dbScript}},
-		HostConfig: hc,
-	})
+// startDB starts the database with storage from with and waits for its first log line.
+func (d *demo) startDB(ctx context.Context, with func(*container.Container) *container.Container) (string, error) {
+	c := container.New(d.image).Name("berth-demo-db-"+randomHex()).Network("none").Command("sh", "-c", dbScript)
+	res, err := container.Run(ctx, d.cli, with(c), container.RunOptions{})
 	if err != nil {
-		return "", fmt.Errorf("create the database container: %w", err)
-	}
-	d.containers = append(d.containers, res.ID)
-	if _, err := d.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 		return "", fmt.Errorf("start the database: %w", err)
 	}
+	d.containers = append(d.containers, res.ID)
 	for range 100 {
-		if out := d.logs(ctx, res.ID); out != "" {
-			fmt.Print("   ", out)
+		for line, err := range container.Logs(ctx, d.cli, res.ID, container.LogsOptions{}) {
+			if err != nil {
+				return "", err
+			}
+			fmt.Println("  ", line.Text)
 			return res.ID, nil
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -198,46 +191,22 @@ func (d *demo) startDB(ctx context.Context, hc *container.HostConfig) (string, e
 	return "", fmt.Errorf("the database wrote nothing in 10s")
 }
 
-func (d *demo) logs(ctx context.Context, id string) string {
-	rc, err := d.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
-	if err != nil {
-		return ""
-	}
-	defer rc.Close()
-	var out bytes.Buffer
-	stdcopy.StdCopy(&out, &out, rc)
-	return out.String()
-}
-
-// exec reads the running database's files with a short-lived container sharing its mounts.
+// exec reads the running database's files (`docker exec DB sh -c SCRIPT`).
 func (d *demo) exec(ctx context.Context, script string) (string, error) {
 	db := d.containers[len(d.containers)-1]
-	res, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Config:     &container.Config{Image: d.image, Cmd: []string{"sh", "-c", script}},
-		HostConfig: &container.HostConfig{NetworkMode: "none", VolumesFrom: []string{db + ":ro"}},
-	})
-	if err != nil {
-		return "", err
+	res, err := container.Exec(ctx, d.cli, db, []string{"sh", "-c", script}, container.ExecOptions{})
+	if err == nil {
+		err = res.Err()
 	}
-	defer d.cli.ContainerRemove(context.WithoutCancel(ctx), res.ID, client.ContainerRemoveOptions{Force: true})
-	if _, err := d.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
-		return "", err
-	}
-	w := d.cli.ContainerWait(ctx, res.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
-	select {
-	case <-w.Result:
-	case err := <-w.Error:
-		return "", err
-	}
-	return d.logs(ctx, res.ID), nil
+	return string(res.Stdout), err
 }
 
 func (d *demo) remove(ctx context.Context, id string) error {
-	t := 2
-	if _, err := d.cli.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &t}); err != nil {
+	grace := 2 * time.Second
+	if err := container.Stop(ctx, d.cli, id, container.StopOptions{Timeout: &grace}); err != nil {
 		return err
 	}
-	if _, err := d.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{}); err != nil {
+	if err := container.Remove(ctx, d.cli, id, container.RemoveOptions{}); err != nil {
 		return err
 	}
 	for i, c := range d.containers {
@@ -254,10 +223,10 @@ func (d *demo) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for i := len(d.containers) - 1; i >= 0; i-- {
-		d.cli.ContainerRemove(ctx, d.containers[i], client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		container.Remove(ctx, d.cli, d.containers[i], container.RemoveOptions{Force: true, Volumes: true})
 	}
 	for _, v := range d.volumes {
-		d.cli.VolumeRemove(ctx, v, client.VolumeRemoveOptions{Force: true})
+		volume.Remove(ctx, d.cli, v, volume.RemoveOptions{Force: true})
 	}
 }
 

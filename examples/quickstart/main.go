@@ -14,21 +14,18 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
 	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/container"
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/image"
-	"github.com/berthdev/berth/internal/fixtures"
-	"github.com/berthdev/berth/internal/goimage"
 	"github.com/berthdev/berth/registry"
 )
 
@@ -72,7 +69,7 @@ func run(ctx context.Context) error {
 	// Remove by tag, never by ID: a cached build gives other programs' tags the same image ID.
 	undo.add(func(ctx context.Context) { image.Remove(ctx, cli, buildTag, image.RemoveOptions{}) })
 
-	regImage, err := fixtures.Registry.Resolve(ctx, cli)
+	regImage, err := image.FirstPresent(ctx, cli, "berth-fixtures/registry:local", registry.DefaultImage)
 	if err != nil {
 		return err
 	}
@@ -121,28 +118,20 @@ func run(ctx context.Context) error {
 // runEcho starts the echo server container with its port published on a free loopback port
 // and returns that address.
 func runEcho(ctx context.Context, cli *client.Client, ref, name string, undo *cleanup) (string, error) {
-	port := network.MustParsePort("8080/tcp")
 	hostPort, err := freePort()
 	if err != nil {
 		return "", err
 	}
-	res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name:   name,
-		Config: &container.Config{Image: ref, ExposedPorts: network.PortSet{port: {}}},
-		HostConfig: &container.HostConfig{PortBindings: network.PortMap{
-			port: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(hostPort)}},
-		}},
-	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(hostPort))
+	// `docker run -d --name NAME -p 127.0.0.1:PORT:8080 REF`; a start that fails leaves nothing.
+	res, err := container.Run(ctx, cli, container.New(ref).Name(name).Publish(addr+":8080"), container.RunOptions{})
 	if err != nil {
-		return "", fmt.Errorf("create container: %w", err)
+		return "", err
 	}
 	undo.add(func(ctx context.Context) {
-		cli.ContainerRemove(ctx, res.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		container.Remove(ctx, cli, res.ID, container.RemoveOptions{Force: true, Volumes: true})
 	})
-	if _, err := cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
-		return "", fmt.Errorf("start container: %w", err)
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(hostPort)), nil
+	return addr, nil
 }
 
 // get retries until the server answers (it needs a moment to listen) or 20 s pass.

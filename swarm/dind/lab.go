@@ -89,12 +89,12 @@ func Start(ctx context.Context, host Engine, o Options) (*Cluster, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	o, err := o.withDefaults(ctx, host)
-	if err != nil {
-		return nil, err
-	}
+	o = o.withDefaults()
 	if err := checkFree(ctx, host, o.Name); err != nil {
 		return nil, err
+	}
+	if err := checkHostPorts(o.Publish); err != nil {
+		return nil, fmt.Errorf("lab %s: %w", o.Name, err)
 	}
 	c := &Cluster{Name: o.Name, Network: o.Name, host: host, Images: map[string]string{}}
 	if err := c.start(ctx, o); err != nil {
@@ -193,6 +193,9 @@ func (c *Cluster) connectNode(ctx context.Context, n *Node, timeout time.Duratio
 		return err
 	}
 	n.Addr, n.EngineHost = addr, "tcp://"+hostAddr
+	if n.Published, err = publishedPorts(ctx, c.host, n.Name); err != nil {
+		return err
+	}
 	n.Client, err = connect(ctx, n.EngineHost, timeout)
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.Name, err)

@@ -34,6 +34,9 @@ type Node struct {
 	NodeID string
 	// Client is an Engine API client of the node's dockerd. Cluster.Close closes it.
 	Client *client.Client
+	// Published maps each published port of the node ("80/tcp", Options.Publish) to the
+	// 127.0.0.1:PORT address of the host it is reachable at.
+	Published map[string]string
 }
 
 var (
@@ -86,9 +89,13 @@ func notPulled(err error) string {
 
 // hostConfig returns the host configuration of a node container: privileged, or the explicit
 // capability set of SecurityCapabilities.
-func hostConfig(privileged bool, volume string) *container.HostConfig {
+func hostConfig(privileged bool, volume string, extra network.PortMap) *container.HostConfig {
+	ports := loopbackPort(port2375)
+	for p, b := range extra {
+		ports[p] = b
+	}
 	hc := &container.HostConfig{
-		PortBindings: loopbackPort(port2375),
+		PortBindings: ports,
 		Mounts:       []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: "/var/lib/docker"}},
 	}
 	if privileged {
@@ -111,6 +118,11 @@ func startNode(ctx context.Context, host Engine, o Options, netName, name string
 		return "", err
 	}
 	args := append([]string{"--insecure-registry", RegistryAlias + ":5000", "--tls=false"}, o.DaemonArgs...)
+	extra := portsOf(o.Publish, strings.TrimPrefix(name, o.Name+"-"))
+	exposed := network.PortSet{port2375: {}}
+	for p := range extra {
+		exposed[p] = struct{}{}
+	}
 	res, err := host.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name: name,
 		Config: &container.Config{
@@ -119,9 +131,9 @@ func startNode(ctx context.Context, host Engine, o Options, netName, name string
 			Cmd:          args,
 			Env:          []string{"DOCKER_TLS_CERTDIR="},
 			Labels:       labels(o.Name, string(role)),
-			ExposedPorts: network.PortSet{port2375: {}},
+			ExposedPorts: exposed,
 		},
-		HostConfig: hostConfig(privileged, vol),
+		HostConfig: hostConfig(privileged, vol, extra),
 		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 			netName: {Aliases: []string{name}},
 		}},
