@@ -31,6 +31,7 @@ func faultLab(t *testing.T, workers int) (*dind.Cluster, dind.Engine, string) {
 	busybox := testenv.Image(t, host, fixtures.Busybox)
 	ctx := testenv.Context(t, 3*time.Minute)
 	lab, err := dind.Start(ctx, host, dind.Options{Name: testenv.Name(t, "flt"), Workers: workers, Push: []string{busybox},
+		Image: testenv.Image(t, host, fixtures.Dind), RegistryImage: testenv.Image(t, host, fixtures.Registry),
 		Swarm: swarm.InitOptions{DefaultAddrPool: []string{"10.78.0.0/16"}, SubnetSize: 24}})
 	if err != nil {
 		t.Fatalf("start lab: %v", err)
