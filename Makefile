@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: engine fixtures browser test demo vet bench build install
+.PHONY: engine fixtures browser test demo vet bench build install fuzz faults
 
 engine:
 	@bash hack/engine.sh
@@ -20,6 +20,17 @@ browser:
 
 test: engine fixtures browser vet
 	@bash hack/test.sh
+	@bash hack/fuzz.sh
+	@$(MAKE) --no-print-directory faults
+
+# Every fuzz target of the repository, a few seconds each on top of its seeds (FUZZTIME=3s).
+fuzz:
+	@bash hack/fuzz.sh
+
+# Fault tests (build tag faults): engines restarted, nodes stopped, registries and disks gone.
+# They build their own dind labs and take a minute or two; `make test` runs them after the rest.
+faults: engine fixtures
+	@bash hack/faults.sh
 
 demo: engine fixtures
 	$(GO) run ./examples/chapter3

@@ -102,7 +102,7 @@ func readModel(ctx context.Context, opts *cli.ProjectOptions, normalize bool) (m
 		o.Profiles = []string{"*"} // docker stack deploy ignores profiles: deploy every service
 		o.SkipResolveEnvironment = true
 		o.SkipNormalization = !normalize
-	}}
+	}, withNeededCasts(details.ConfigFiles)} // load_casts.go: the same model, faster
 	dict, err := loader.LoadModelWithContext(ctx, *details, options...)
 	return dict, details, options, err
 }

@@ -105,8 +105,9 @@ func newHelper(ctx context.Context, cli Engine, name string, readOnly bool) (*he
 	if err := EnsureHelperImage(ctx, cli); err != nil {
 		return nil, err
 	}
+	helperName := "berth-volume-helper-" + randomHex(6)
 	res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: "berth-volume-helper-" + randomHex(6),
+		Name: helperName,
 		Config: &container.Config{
 			Image: HelperImage, Cmd: []string{helperCmd}, NetworkDisabled: true,
 			Labels: map[string]string{HelperLabel: name},
@@ -118,6 +119,9 @@ func newHelper(ctx context.Context, cli Engine, name string, readOnly bool) (*he
 		},
 	})
 	if err != nil {
+		// The engine may have created it before the answer was lost (a cancelled ctx, a
+		// dropped connection): remove it by its name so that nothing is left.
+		(&helper{cli: cli, id: helperName}).remove(ctx)
 		return nil, fmt.Errorf("volume: create helper container for volume %q: %w", name, err)
 	}
 	return &helper{cli: cli, id: res.ID}, nil

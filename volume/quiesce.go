@@ -118,17 +118,19 @@ func (q *quiesced) container(ctx context.Context, c container.Summary, opts Back
 		name = strings.TrimPrefix(c.Names[0], "/")
 	}
 	q.ids[name] = c.ID
+	// Recorded before the request: the engine may act on it even when its answer is lost (a
+	// cancelled ctx), and resume must undo that too.
 	if opts.Quiesce == QuiescePause {
+		q.paused = append(q.paused, name)
 		if _, err := q.cli.ContainerPause(ctx, c.ID, client.ContainerPauseOptions{}); err != nil {
 			return fmt.Errorf("volume: pause %s before the backup: %w", name, err)
 		}
-		q.paused = append(q.paused, name)
 		return nil
 	}
+	q.stopped = append(q.stopped, name)
 	if _, err := q.cli.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: opts.StopTimeout}); err != nil {
 		return fmt.Errorf("volume: stop %s before the backup: %w", name, err)
 	}
-	q.stopped = append(q.stopped, name)
 	return nil
 }
 
@@ -147,11 +149,11 @@ func (q *quiesced) scaleDown(ctx context.Context, vol string, stopTimeout *int) 
 		}
 	}
 	for _, s := range services {
+		q.scaled = append(q.scaled, s.Spec.Name) // before the request, as in container
+		q.replicas[s.Spec.Name], q.svcIDs[s.Spec.Name] = *s.Spec.Mode.Replicated.Replicas, s.ID
 		if err := q.scale(ctx, s.ID, 0); err != nil {
 			return err
 		}
-		q.scaled = append(q.scaled, s.Spec.Name)
-		q.replicas[s.Spec.Name], q.svcIDs[s.Spec.Name] = *s.Spec.Mode.Replicated.Replicas, s.ID
 	}
 	wait := 40 * time.Second
 	if stopTimeout != nil && *stopTimeout > 0 {
@@ -211,7 +213,8 @@ func (q *quiesced) resume(ctx context.Context) error {
 		}
 	}
 	for _, name := range q.paused {
-		if _, err := q.cli.ContainerUnpause(ctx, q.ids[name], client.ContainerUnpauseOptions{}); err != nil {
+		_, err := q.cli.ContainerUnpause(ctx, q.ids[name], client.ContainerUnpauseOptions{})
+		if err != nil && !cerrdefs.IsConflict(err) { // conflict: not paused (the pause never happened)
 			errs = append(errs, fmt.Errorf("volume: unpause %s after the backup: %w", name, err))
 		}
 	}

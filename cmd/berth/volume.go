@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	units "github.com/docker/go-units"
@@ -209,10 +208,11 @@ func newVolumeBackup() *cobra.Command {
 		}
 		defer cli.Close()
 		var res volume.BackupResult
-		err = writeAtomically(out, func(w io.Writer) error {
-			res, err = volume.Backup(ctx, cli, src, w, opts)
-			return err
-		})
+		if out == "-" {
+			res, err = volume.Backup(ctx, cli, src, stdout(), opts)
+		} else { // a failed backup leaves no partial archive under the name
+			res, err = volume.BackupFile(ctx, cli, src, out, opts)
+		}
 		if len(res.Stopped)+len(res.Paused)+len(res.Scaled) > 0 {
 			fmt.Fprintf(os.Stderr, "during the backup: stopped %v, paused %v, services scaled to 0 %v; all started again\n", res.Stopped, res.Paused, res.Scaled)
 		}
@@ -270,31 +270,6 @@ func formatOfName(name string) volume.Format {
 		return volume.FormatTar
 	}
 	return volume.FormatTarGzip
-}
-
-// writeAtomically writes to a temporary file beside name and renames it into place only when
-// write succeeds, so a failed backup never leaves a partial archive under name.
-func writeAtomically(name string, write func(io.Writer) error) error {
-	if name == "-" {
-		return write(stdout())
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".partial-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }
 
 func openInput(name string) (io.ReadCloser, error) {
