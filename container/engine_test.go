@@ -467,6 +467,9 @@ func TestRunFlagsMatchDockerCreate(t *testing.T) {
 		}
 		slices.Sort(v.Ports)
 		slices.Sort(v.Mounts)
+		// The Docker CLI merges -e through a map, so its order varies from run to run: compare
+		// the environment as a set.
+		slices.Sort(v.Env)
 		return v
 	}
 	a, b := describe(ours), describe(theirs)
