@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/berthdev/berth/swarm"
 	cerrdefs "github.com/containerd/errdefs"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
@@ -179,7 +180,7 @@ func (ap *applier) object(ctx context.Context, a Action) error {
 func (ap *applier) refs(spec swarmapi.ServiceSpec) (swarmapi.ServiceSpec, error) {
 	ap.mu.Lock()
 	defer ap.mu.Unlock()
-	spec = cloneSpec(spec)
+	spec = swarm.CloneSpec(spec)
 	cs := spec.TaskTemplate.ContainerSpec
 	var errs []error
 	for _, r := range cs.Secrets {
@@ -213,44 +214,17 @@ func (ap *applier) service(ctx context.Context, a Action) error {
 		ap.record(&ap.res.Created, a, r.ID)
 		return nil
 	}
-	version := a.Version
-	for attempt := 0; ; attempt++ {
-		r, err := ap.cli.ServiceUpdate(ctx, a.ID, client.ServiceUpdateOptions{Version: version, Spec: spec, EncodedRegistryAuth: a.auth})
-		if err == nil {
-			ap.warn(r.Warnings...)
-			ap.record(&ap.res.Updated, a, a.ID)
-			return nil
-		}
-		next, ok := ap.bumpedBySwarm(ctx, a, version)
-		switch {
-		case ok && attempt < 3:
-			version = next
-		case next.Index != 0 && next.Index != a.Version.Index:
-			return &ConflictError{Service: a.Name, Planned: a.Version.Index, Live: next.Index, Err: err}
-		default:
-			return fmt.Errorf("update service %s: %w", a.Name, err)
-		}
+	read := swarmapi.Service{ID: a.ID, Meta: swarmapi.Meta{Version: a.Version}, Spec: swarmapi.ServiceSpec{Annotations: swarmapi.Annotations{Name: a.Name}}}
+	if i := slices.IndexFunc(ap.plan.liveServices, func(s swarmapi.Service) bool { return s.ID == a.ID }); i >= 0 {
+		read = ap.plan.liveServices[i]
 	}
-}
-
-// bumpedBySwarm tells whether a failed update lost a race with swarm itself: the service has
-// a newer version than sent but the spec the plan compared, unchanged (swarm's allocator bumps
-// the version of a service it has just created). Any other change is a conflict.
-func (ap *applier) bumpedBySwarm(ctx context.Context, a Action, sent swarmapi.Version) (swarmapi.Version, bool) {
-	fresh, err := ap.cli.ServiceInspect(ctx, a.ID, client.ServiceInspectOptions{})
-	if err != nil || fresh.Service.Version.Index == sent.Index {
-		return swarmapi.Version{}, false
+	r, _, err := swarm.SendUpdate(ctx, ap.cli, read, client.ServiceUpdateOptions{Version: a.Version, Spec: spec, EncodedRegistryAuth: a.auth})
+	if err != nil {
+		return err
 	}
-	var planned *swarmapi.Service
-	for _, s := range ap.plan.liveServices {
-		if s.ID == a.ID {
-			planned = &s
-		}
-	}
-	if planned == nil || !reflect.DeepEqual(fresh.Service.Spec, planned.Spec) {
-		return fresh.Service.Version, false
-	}
-	return fresh.Service.Version, true
+	ap.warn(r.Warnings...)
+	ap.record(&ap.res.Updated, a, a.ID)
+	return nil
 }
 
 // remove deletes a service, network, secret or config. A secret or config that is still in
@@ -283,19 +257,3 @@ func (ap *applier) remove(ctx context.Context, a Action) error {
 	ap.warn(fmt.Sprintf("%s %s not removed: %v", a.Kind, a.Name, err))
 	return nil
 }
-
-// ConflictError is an update refused because the service changed since it was planned (its
-// version moved from Planned to Live): Apply never overwrites another writer's change. Plan
-// again to see the difference. It matches cerrdefs.IsConflict.
-type ConflictError struct {
-	Service       string
-	Planned, Live uint64
-	Err           error
-}
-
-func (e *ConflictError) Error() string {
-	return fmt.Sprintf("service %s changed since it was planned (version %d, now %d): plan again: %v", e.Service, e.Planned, e.Live, e.Err)
-}
-
-// Unwrap returns cerrdefs.ErrConflict and the engine's error.
-func (e *ConflictError) Unwrap() []error { return []error{cerrdefs.ErrConflict, e.Err} }

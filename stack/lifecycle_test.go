@@ -300,9 +300,9 @@ func TestApplyVersionConflict(t *testing.T) {
 	}
 	_, err = plan.Apply(ctx, cli, stack.ApplyOptions{})
 	t.Log(err)
-	var ce *stack.ConflictError
+	var ce *swarm.VersionConflictError
 	if !errors.As(err, &ce) || !cerrdefs.IsConflict(err) {
-		t.Fatalf("want a *stack.ConflictError, got %v", err)
+		t.Fatalf("want a *swarm.VersionConflictError, got %v", err)
 	}
 	after, _ := cli.ServiceInspect(ctx, name+"_a", client.ServiceInspectOptions{})
 	if after.Service.Spec.Labels["other.writer"] != "yes" {

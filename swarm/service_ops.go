@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -159,6 +160,7 @@ type VersionConflictError struct {
 	Service string
 	Sent    swarmapi.Version
 	Current swarmapi.Version
+	Err     error // the engine's answer
 }
 
 func (e *VersionConflictError) Error() string {
@@ -168,6 +170,9 @@ func (e *VersionConflictError) Error() string {
 // Is makes the error match cerrdefs.ErrConflict.
 func (e *VersionConflictError) Is(target error) bool { return target == cerrdefs.ErrConflict }
 
+// Unwrap returns the engine's answer.
+func (e *VersionConflictError) Unwrap() error { return e.Err }
+
 // Update reads the service (name or ID), lets change edit a copy of its spec and sends the
 // result with the version read (or opts.Version). A change that leaves the spec equal sends
 // nothing unless opts.Force. An error from change is returned as it is, before any write.
@@ -176,7 +181,7 @@ func Update(ctx context.Context, cli WatchClient, service string, change func(*s
 	if err != nil {
 		return UpdateResult{}, err
 	}
-	spec := cloneSpec(cur.Spec)
+	spec := CloneSpec(cur.Spec)
 	if err := change(&spec); err != nil {
 		return UpdateResult{}, err
 	}
@@ -269,15 +274,6 @@ func inspectService(ctx context.Context, cli client.ServiceAPIClient, service st
 	return res.Service, nil
 }
 
-// cloneSpec deep-copies a spec through JSON, so that a change function cannot alter the spec
-// it is compared with.
-func cloneSpec(s swarmapi.ServiceSpec) swarmapi.ServiceSpec {
-	var out swarmapi.ServiceSpec
-	b, _ := json.Marshal(s)
-	_ = json.Unmarshal(b, &out)
-	return out
-}
-
 // specEqual compares two specs as the engine sees them: their JSON.
 func specEqual(a, b swarmapi.ServiceSpec) bool {
 	ja, _ := json.Marshal(a)
@@ -307,17 +303,10 @@ func sendUpdate(ctx context.Context, cli WatchClient, cur swarmapi.Service, spec
 		uo.RegistryAuthFrom = swarmapi.RegistryAuthFromSpec
 	}
 	since := time.Now()
-	res, err := cli.ServiceUpdate(ctx, cur.ID, uo)
-	if err != nil && opts.Version.Index == 0 {
-		// Swarm's allocator bumps the version of a service it has just created: retry once
-		// with the new version when the spec itself did not change.
-		if v, ok := bumpedBySwarm(ctx, cli, cur, version); ok {
-			uo.Version, out.Version = v, v
-			res, err = cli.ServiceUpdate(ctx, cur.ID, uo)
-		}
-	}
+	res, sent, err := SendUpdate(ctx, cli, cur, uo)
+	out.Version = sent
 	if err != nil {
-		return out, classifyUpdate(ctx, cli, cur, uo.Version, err)
+		return out, err
 	}
 	out.Changed, out.Warnings = true, res.Warnings
 	if !opts.Wait {
@@ -358,6 +347,31 @@ func waitUpdateStarted(ctx context.Context, cli client.ServiceAPIClient, id stri
 	}
 }
 
+// SendUpdate sends one service update; it is berth's one update path (Update, Replace,
+// Rollback and stack's Apply use it). read is the service as the change was computed from it,
+// uo carries the new spec and the version sent (normally read.Version). When the engine
+// refuses that version because swarm itself moved it (its allocator bumps the version of a
+// service it has just created) while the spec is still the one read, the update is sent
+// again with the new version, up to 3 times; a version moved by anyone else is a
+// *VersionConflictError: a change is never sent over another writer's. It returns the
+// version the update was last sent with.
+func SendUpdate(ctx context.Context, cli client.ServiceAPIClient, read swarmapi.Service, uo client.ServiceUpdateOptions) (client.ServiceUpdateResult, swarmapi.Version, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := cli.ServiceUpdate(ctx, read.ID, uo)
+		if err == nil {
+			return res, uo.Version, nil
+		}
+		// A retry is safe only when the version sent is the one the spec was read at.
+		if attempt < 3 && uo.Version == read.Version {
+			if v, ok := bumpedBySwarm(ctx, cli, read, uo.Version); ok {
+				uo.Version, read.Version = v, v
+				continue
+			}
+		}
+		return res, uo.Version, classifyUpdate(ctx, cli, read, uo.Version, err)
+	}
+}
+
 // bumpedBySwarm reports whether the service has a newer version than sent while its spec is
 // still the one read: then the update lost a race with swarm itself, not with a user.
 func bumpedBySwarm(ctx context.Context, cli client.ServiceAPIClient, read swarmapi.Service, sent swarmapi.Version) (swarmapi.Version, bool) {
@@ -376,10 +390,66 @@ func classifyUpdate(ctx context.Context, cli client.ServiceAPIClient, cur swarma
 	maybeStale := cerrdefs.IsInternal(err) || cerrdefs.IsUnknown(err) || cerrdefs.IsConflict(err)
 	if maybeStale && ctx.Err() == nil {
 		if fresh, ierr := cli.ServiceInspect(ctx, cur.ID, client.ServiceInspectOptions{}); ierr == nil && fresh.Service.Version.Index != sent.Index {
-			return &VersionConflictError{Service: cur.Spec.Name, Sent: sent, Current: fresh.Service.Version}
+			return &VersionConflictError{Service: cur.Spec.Name, Sent: sent, Current: fresh.Service.Version, Err: err}
 		}
 	}
 	return fmt.Errorf("update service %s: %w", cur.Spec.Name, err)
+}
+
+// CloneSpec deep-copies a service spec: nothing of the result is shared with spec, so a change
+// to the copy (a change function of Update, the plan's normalisation) cannot alter the
+// original it is compared with. It is berth's one spec copy.
+func CloneSpec(spec swarmapi.ServiceSpec) swarmapi.ServiceSpec {
+	return deepCopy(reflect.ValueOf(spec)).Interface().(swarmapi.ServiceSpec)
+}
+
+// deepCopy copies pointers, slices, maps and interfaces recursively; unexported fields (of
+// value types such as netip.Addr) are copied as values.
+func deepCopy(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.New(v.Elem().Type())
+		n.Elem().Set(deepCopy(v.Elem()))
+		return n
+	case reflect.Struct:
+		n := reflect.New(v.Type()).Elem()
+		n.Set(v)
+		for i := range v.NumField() {
+			if n.Field(i).CanSet() {
+				n.Field(i).Set(deepCopy(v.Field(i)))
+			}
+		}
+		return n
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := range v.Len() {
+			n.Index(i).Set(deepCopy(v.Index(i)))
+		}
+		return n
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			n.SetMapIndex(it.Key(), deepCopy(it.Value()))
+		}
+		return n
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.New(v.Type()).Elem()
+		n.Set(deepCopy(v.Elem()))
+		return n
+	}
+	return v
 }
 
 // RemoveOptions configures Remove.
