@@ -61,7 +61,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}); err != nil {
+			if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}}); err != nil {
 				t.Fatal(err)
 			}
 			got := snapshot(t, ctx, cli, nameB)
@@ -113,7 +113,7 @@ func createExternals(t *testing.T, ctx context.Context, cli *client.Client, pref
 // removeStack removes a stack and waits for its networks to be gone (`docker stack rm` does
 // not wait, and leaves networks behind when a test ends right after it).
 func removeStack(t *testing.T, name string) {
-	err := stack.Remove(context.Background(), testenv.Engine(t), name, stack.RemoveOptions{})
+	err := stack.Remove(context.Background(), testenv.Engine(t), name, stack.RemoveOptions{Wait: true})
 	if err != nil && !errors.Is(err, stack.ErrNoStack) {
 		t.Logf("remove stack %s: %v", name, err)
 	}
@@ -262,7 +262,7 @@ func TestConformanceUpdate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}); err != nil {
+		if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -122,7 +122,7 @@ func ExampleDeploy() {
 		fmt.Println(err)
 		return
 	}
-	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{Prune: true, ResolveImage: stack.ResolveChanged, Wait: true})
+	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{Prune: true, ResolveImage: stack.ResolveChanged}, Wait: true})
 	if err != nil {
 		fmt.Println(err) // a *stack.PreflightError (nothing written) or a *swarm.ConvergeError
 		return

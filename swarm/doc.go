@@ -24,7 +24,7 @@
 // One service, as `docker service create|scale|update|rollback|ps|logs|rm` handle it:
 //
 //	res, err := swarm.Create(ctx, manager, swarm.NewService("echo").Image("registry:5000/echo:1"), swarm.CreateOptions{Wait: true})
-//	p, err := swarm.Scale(ctx, manager, "echo", 6, swarm.ScaleOptions{}) // returns once 6 tasks run
+//	p, err := swarm.Scale(ctx, manager, "echo", 6, swarm.ScaleOptions{Wait: true}) // returns once 6 tasks run
 //	_, err = swarm.Update(ctx, manager, "echo", func(s *swarmapi.ServiceSpec) error { ...; return nil }, swarm.UpdateOptions{Wait: true})
 //	_, err = swarm.Rollback(ctx, manager, "echo", swarm.UpdateOptions{Wait: true})
 //	tasks, err := swarm.Tasks(ctx, manager, "echo", swarm.TasksOptions{}) // with node hostnames and errors

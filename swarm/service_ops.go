@@ -45,13 +45,42 @@ func encodeAuth(a *Auth) (string, error) {
 	return base64.URLEncoding.EncodeToString(b), nil
 }
 
+// ResolveMode says whether an image reference is resolved against its registry and pinned
+// to the digest found, as `--resolve-image` names it. It is the one type for that choice in
+// berth (Create, Update and stack's Plan take it); each call documents what its zero value
+// does.
+type ResolveMode string
+
+// Image resolution modes.
+const (
+	ResolveAlways  ResolveMode = "always"  // ask the registry for the digest and pin it
+	ResolveChanged ResolveMode = "changed" // ask only when the image changed (an update, a redeploy)
+	ResolveNever   ResolveMode = "never"   // send the reference as written
+)
+
+// Validate refuses a mode other than "", always, changed and never, as a *berth.ValidationError.
+func (m ResolveMode) Validate() error {
+	switch m {
+	case "", ResolveAlways, ResolveChanged, ResolveNever:
+		return nil
+	}
+	return berth.Invalid("resolve-image", "%q is not a mode: want always, changed or never", string(m))
+}
+
+// query tells whether the image is resolved, with an empty mode meaning never; from is the
+// image before (empty for a create).
+func (m ResolveMode) query(image, from string) bool {
+	return m == ResolveAlways || m == ResolveChanged && image != from
+}
+
 // CreateOptions configures Create.
 type CreateOptions struct {
 	// Auth is sent to the nodes to pull the image; nil for a public or local registry.
 	Auth *Auth
-	// ResolveImage asks the registry for the image's digest and pins it in the spec, as
-	// `docker service create` does by default; off, the reference is sent as written.
-	ResolveImage bool
+	// ResolveImage, ResolveAlways or ResolveChanged, asks the registry for the image's digest
+	// and pins it in the spec, as `docker service create` does by default; empty or
+	// ResolveNever sends the reference as written.
+	ResolveImage ResolveMode
 	// Wait makes Create return only once the service has converged (see Wait); the
 	// *ConvergeError of a service that does not converge is returned with the ID.
 	Wait bool
@@ -77,7 +106,10 @@ func Create(ctx context.Context, cli WatchClient, def Definition, opts CreateOpt
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create service %s: encode registry auth: %w", spec.Name, err)
 	}
-	res, err := cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec, EncodedRegistryAuth: auth, QueryRegistry: opts.ResolveImage})
+	if err := opts.ResolveImage.Validate(); err != nil {
+		return CreateResult{}, err
+	}
+	res, err := cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec, EncodedRegistryAuth: auth, QueryRegistry: opts.ResolveImage.query(spec.TaskTemplate.ContainerSpec.Image, "")})
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create service %s: %w", spec.Name, err)
 	}
@@ -90,15 +122,16 @@ func Create(ctx context.Context, cli WatchClient, def Definition, opts CreateOpt
 
 // ScaleOptions configures Scale.
 type ScaleOptions struct {
-	// Detach returns as soon as the new count is recorded, without waiting for the tasks.
-	Detach bool
+	// Wait makes Scale return only once that many tasks run; without it Scale returns as soon
+	// as the new count is recorded.
+	Wait bool
 	// Watch configures the wait. Its Stable defaults to -1 here: Scale returns as soon as the
 	// running count matches.
 	Watch WatchOptions
 }
 
 // Scale sets the replica count of a replicated service (or replicated job) and returns once
-// that many tasks run (or, with Detach, once the count is recorded). A global service cannot
+// the count is recorded (with opts.Wait, once that many tasks run). A global service cannot
 // be scaled: that is a *berth.ValidationError. A task that fails while scaling ends the wait
 // with a *ConvergeError.
 func Scale(ctx context.Context, cli WatchClient, service string, replicas uint64, opts ScaleOptions) (Progress, error) {
@@ -113,7 +146,7 @@ func Scale(ctx context.Context, cli WatchClient, service string, replicas uint64
 		}
 		return nil
 	}, UpdateOptions{})
-	if err != nil || opts.Detach {
+	if err != nil || !opts.Wait {
 		return Progress{}, err
 	}
 	w := opts.Watch
@@ -136,8 +169,10 @@ type UpdateOptions struct {
 	// Auth is sent to the nodes to pull a changed image; nil keeps the credential the service
 	// was created with.
 	Auth *Auth
-	// ResolveImage pins the image's digest, as `docker service update` does by default.
-	ResolveImage bool
+	// ResolveImage pins the image's digest: ResolveAlways as `docker service update` does by
+	// default, ResolveChanged only when the change sets another image; empty or ResolveNever
+	// sends the reference as written.
+	ResolveImage ResolveMode
 	// Force restarts every task even when nothing changed (`docker service update --force`).
 	Force bool
 	// Wait makes the call return only once the service has converged (see Wait).
@@ -274,6 +309,13 @@ func inspectService(ctx context.Context, cli client.ServiceAPIClient, service st
 	return res.Service, nil
 }
 
+func image(spec swarmapi.ServiceSpec) string {
+	if cs := spec.TaskTemplate.ContainerSpec; cs != nil {
+		return cs.Image
+	}
+	return ""
+}
+
 // specEqual compares two specs as the engine sees them: their JSON.
 func specEqual(a, b swarmapi.ServiceSpec) bool {
 	ja, _ := json.Marshal(a)
@@ -297,8 +339,11 @@ func sendUpdate(ctx context.Context, cli WatchClient, cur swarmapi.Service, spec
 	if err != nil {
 		return out, fmt.Errorf("update service %s: encode registry auth: %w", cur.Spec.Name, err)
 	}
+	if err := opts.ResolveImage.Validate(); err != nil {
+		return out, err
+	}
 	uo := client.ServiceUpdateOptions{Version: version, Spec: spec, EncodedRegistryAuth: auth,
-		QueryRegistry: opts.ResolveImage, Rollback: rollback}
+		QueryRegistry: opts.ResolveImage.query(image(spec), image(cur.Spec)), Rollback: rollback}
 	if auth == "" {
 		uo.RegistryAuthFrom = swarmapi.RegistryAuthFromSpec
 	}

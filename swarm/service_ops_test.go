@@ -107,7 +107,7 @@ func TestServiceOperations(t *testing.T) {
 	})
 
 	t.Run("scale", func(t *testing.T) {
-		p, err := swarm.Scale(ctx, cli, name, 3, swarm.ScaleOptions{})
+		p, err := swarm.Scale(ctx, cli, name, 3, swarm.ScaleOptions{Wait: true})
 		if err != nil || p.Running != 3 || p.Desired != 3 {
 			t.Fatalf("scale to 3: %v %v", p, err)
 		}
@@ -115,7 +115,7 @@ func TestServiceOperations(t *testing.T) {
 		if err != nil || len(tasks) != 3 || swarm.Placement(tasks)[tk.Node] != 3 {
 			t.Errorf("after scale: %d tasks %v, %v", len(tasks), swarm.Placement(tasks), err)
 		}
-		if p, err = swarm.Scale(ctx, cli, name, 1, swarm.ScaleOptions{}); err != nil || p.Running != 1 {
+		if p, err = swarm.Scale(ctx, cli, name, 1, swarm.ScaleOptions{Wait: true}); err != nil || p.Running != 1 {
 			t.Fatalf("scale to 1: %v %v", p, err)
 		}
 	})

@@ -284,7 +284,7 @@ func serviceScale(ctx context.Context, args []string) error {
 	defer cli.Close()
 	var errs []error
 	for _, tg := range targets {
-		if _, err := swarm.Scale(ctx, cli, tg.service, tg.n, swarm.ScaleOptions{Detach: *detach}); err != nil {
+		if _, err := swarm.Scale(ctx, cli, tg.service, tg.n, swarm.ScaleOptions{Wait: !*detach}); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -32,7 +32,7 @@ func newDeployFlags(name, usageLine string) *deployFlags {
 	fs, files := stackFlags(name, usageLine)
 	return &deployFlags{fs: fs, files: files,
 		prune:        fs.Bool("prune", false, "remove services, networks, secrets and configs of the stack that the Compose files no longer have"),
-		resolve:      fs.String("resolve-image", stack.ResolveAlways, `query the registry to pin image digests: "always", "changed" or "never"`),
+		resolve:      fs.String("resolve-image", string(stack.ResolveAlways), `query the registry to pin image digests: "always", "changed" or "never"`),
 		registryAuth: fs.Bool("with-registry-auth", false, "send registry credentials from the Docker CLI's config file to the swarm agents"),
 	}
 }
@@ -46,16 +46,14 @@ func (d *deployFlags) parse(args []string) ([]string, error) {
 		}
 		return nil, &exitError{code: 125, err: err}
 	}
-	switch *d.resolve {
-	case stack.ResolveAlways, stack.ResolveChanged, stack.ResolveNever:
-	default:
+	if err := stack.ResolveMode(*d.resolve).Validate(); err != nil {
 		return nil, &exitError{code: 2, err: fmt.Errorf("--resolve-image %q: want always, changed or never", *d.resolve)}
 	}
 	return pos, nil
 }
 
 func (d *deployFlags) planOptions() stack.PlanOptions {
-	o := stack.PlanOptions{Prune: *d.prune, ResolveImage: *d.resolve}
+	o := stack.PlanOptions{Prune: *d.prune, ResolveImage: stack.ResolveMode(*d.resolve)}
 	if *d.registryAuth {
 		o.RegistryAuth = dockerConfigAuth
 	}
@@ -63,12 +61,13 @@ func (d *deployFlags) planOptions() stack.PlanOptions {
 }
 
 func stackDeploy(ctx context.Context, args []string) error {
-	d := newDeployFlags("stack deploy", "-c FILE [-c FILE...] [--prune] [--resolve-image always|changed|never] [--with-registry-auth] [--detach[=false]] [--timeout DURATION] STACK")
+	d := newDeployFlags("stack deploy", "-c FILE [-c FILE...] [--prune] [--resolve-image always|changed|never] [--with-registry-auth] [--detach[=false]] [--no-rollback] [--timeout DURATION] STACK")
 	detach := d.fs.Bool("detach", false, "exit once the stack is applied instead of waiting for its services to converge")
 	d.fs.BoolVar(detach, "d", false, "same as --detach")
 	timeout := d.fs.Duration("timeout", 10*time.Minute, "how long to wait for the services to converge")
 	quiet := d.fs.Bool("quiet", false, "print no progress")
 	d.fs.BoolVar(quiet, "q", false, "same as --quiet")
+	noRollback := d.fs.Bool("no-rollback", false, "keep what a failed deploy wrote instead of undoing it")
 	pos, err := d.parse(args)
 	if err != nil {
 		return err
@@ -82,60 +81,54 @@ func stackDeploy(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	plan, err := spec.Plan(ctx, cli, d.planOptions())
-	if err != nil {
-		return err
-	}
-	warn(plan.Warnings)
 	out := io.Writer(os.Stdout)
 	if *quiet {
 		out = io.Discard
 	}
-	res, err := plan.Apply(ctx, cli, stack.ApplyOptions{Progress: func(a stack.Action) { fmt.Fprintln(out, a.Verb()) }})
+	p := &eventPrinter{out: out, live: out == io.Writer(os.Stdout) && isTerminal(os.Stdout), lines: map[string]string{}}
+	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: d.planOptions(), Progress: p.print,
+		Wait: !*detach, Watch: swarm.WatchOptions{Timeout: *timeout}, NoRollback: *noRollback})
 	if res != nil {
 		warn(res.Warnings)
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if !plan.HasChanges() {
+	case !res.Plan.HasChanges():
 		fmt.Fprintf(out, "Stack %s is up to date: nothing to do\n", spec.Stack)
+	case !*detach && len(res.Services()) > 0:
+		fmt.Fprintf(out, "Stack %s converged\n", spec.Stack)
 	}
-	if *detach || len(res.Services()) == 0 {
-		return nil
-	}
-	return watchStack(ctx, cli, spec.Stack, res.Services(), swarm.WatchOptions{Timeout: *timeout}, out)
+	return nil
 }
 
-// watchStack follows the services and prints their progress: redrawn in place on a terminal,
-// one line per change otherwise.
-func watchStack(ctx context.Context, cli stack.WatchClient, name string, ids []string, opts swarm.WatchOptions, out io.Writer) error {
-	live := out == io.Writer(os.Stdout) && isTerminal(os.Stdout)
-	var order []string
-	lines := map[string]string{}
-	drawn := 0
-	for ev, err := range stack.Watch(ctx, cli, name, ids, opts) {
-		if err != nil {
-			return err
-		}
-		if !live {
-			fmt.Fprintln(out, ev.Progress)
-			continue
-		}
-		if _, ok := lines[ev.ServiceID]; !ok {
-			order = append(order, ev.ServiceID)
-		}
-		lines[ev.ServiceID] = ev.Progress.String()
-		if drawn > 0 {
-			fmt.Fprintf(out, "\x1b[%dA", drawn)
-		}
-		for _, id := range order {
-			fmt.Fprintf(out, "\x1b[2K%s\n", lines[id])
-		}
-		drawn = len(order)
+// eventPrinter prints a deploy's events: actions one per line; services' progress redrawn in
+// place on a terminal, one line per change otherwise.
+type eventPrinter struct {
+	out   io.Writer
+	live  bool
+	order []string
+	lines map[string]string
+	drawn int
+}
+
+func (p *eventPrinter) print(ev stack.Event) {
+	if ev.Type != stack.EventProgress || !p.live {
+		fmt.Fprintln(p.out, ev)
+		p.drawn = 0
+		return
 	}
-	fmt.Fprintf(out, "Stack %s converged\n", name)
-	return nil
+	if _, ok := p.lines[ev.ServiceID]; !ok {
+		p.order = append(p.order, ev.ServiceID)
+	}
+	p.lines[ev.ServiceID] = ev.Progress.String()
+	if p.drawn > 0 {
+		fmt.Fprintf(p.out, "\x1b[%dA", p.drawn)
+	}
+	for _, id := range p.order {
+		fmt.Fprintf(p.out, "\x1b[2K%s\n", p.lines[id])
+	}
+	p.drawn = len(p.order)
 }
 
 func isTerminal(f *os.File) bool {

@@ -48,7 +48,7 @@ func stackRm(ctx context.Context, args []string) error {
 	defer cli.Close()
 	var errs []error
 	for _, name := range names {
-		opts := stack.RemoveOptions{Timeout: *timeout, Detach: *detach, Progress: func(l string) { fmt.Println(l) }}
+		opts := stack.RemoveOptions{Timeout: *timeout, Wait: !*detach, Progress: func(ev stack.Event) { fmt.Println(ev) }}
 		err := stack.Remove(ctx, cli, name, opts)
 		switch {
 		case errors.Is(err, stack.ErrNoStack):
