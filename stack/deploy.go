@@ -15,8 +15,8 @@ import (
 type DeployOptions struct {
 	PlanOptions
 	// Progress, when set, receives the deploy's events: each action before it is written
-	// (EventAction), each write undone after a failure (EventUndo) and, with Wait, each change
-	// of a service's state (EventProgress).
+	// (EventAction), each write undone after a failure, once undone (EventUndo) and, with
+	// Wait, each change of a service's state (EventProgress).
 	Progress func(Event)
 	// Wait makes Deploy watch the services it created or updated until they converge, fail,
 	// or Watch.Timeout passes; the secrets and configs the deploy replaced, and the pruned
@@ -136,7 +136,7 @@ type EventType string
 // Types of events of Deploy, Apply, Remove and Watch.
 const (
 	EventAction   EventType = "action"   // Action is about to be written
-	EventUndo     EventType = "undo"     // Action undoes a write of a failed deploy
+	EventUndo     EventType = "undo"     // Action has undone a write of a failed deploy
 	EventProgress EventType = "progress" // Progress is a watched service's new state
 )
 
@@ -151,13 +151,14 @@ type Event struct {
 }
 
 // String renders the event on one line, as the Docker CLI prints a deploy: "Creating service
-// echo_api", "Undoing: Removing network echo_default (…)", "echo_api 2/3 starting".
+// echo_api", "Rolled back: Removing network echo_back (created by the failed deploy)",
+// "echo_api 2/3 starting".
 func (e Event) String() string {
 	switch e.Type {
 	case EventAction:
 		return e.Action.Verb()
 	case EventUndo:
-		return "Undoing: " + e.Action.Verb()
+		return "Rolled back: " + e.Action.Verb()
 	}
 	return e.Progress.String()
 }

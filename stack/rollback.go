@@ -76,6 +76,15 @@ func (ap *applier) undo(ctx context.Context) (undone []Ref, failed []RefError) {
 	ap.mu.Lock()
 	started := append([]Action(nil), ap.started...)
 	ap.mu.Unlock()
+	lost := ap.lostAnswers()
+	if lost {
+		// a write whose answer was lost may still be carried out by the engine: let it
+		// settle, so that it is undone rather than raced
+		select {
+		case <-ctx.Done():
+		case <-time.After(settle):
+		}
+	}
 	for _, kinds := range [][]Kind{{KindService}, {KindSecret, KindConfig}, {KindNetwork}} {
 		for i := len(started) - 1; i >= 0; i-- {
 			a := started[i]
@@ -91,7 +100,86 @@ func (ap *applier) undo(ctx context.Context) (undone []Ref, failed []RefError) {
 			}
 		}
 	}
+	if lost {
+		swept, errs := ap.sweep(ctx, undone)
+		undone, failed = append(undone, swept...), append(failed, errs...)
+	}
 	return undone, failed
+}
+
+// lostAnswers tells whether a write failed without an answer that says it did nothing.
+func (ap *applier) lostAnswers() bool {
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	for _, a := range ap.started {
+		if err := ap.errs[actionKey(a)]; err != nil && !madeNothing(err) {
+			return true
+		}
+	}
+	return false
+}
+
+// madeNothing tells whether a write's error is the engine's refusal (nothing was done),
+// rather than a lost answer (a cancelled or broken request the engine may still carry out).
+func madeNothing(err error) bool {
+	return cerrdefs.IsConflict(err) || cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotFound(err) || cerrdefs.IsUnavailable(err)
+}
+
+// settle is how long an undo lets writes whose answers were lost complete on the engine
+// before it looks.
+const settle = time.Second
+
+// sweep removes what a create whose answer was lost made after all: every object of the stack
+// that the plan did not read, that the undo did not put back, is this deploy's (the deploy
+// lock keeps other berth deploys out).
+func (ap *applier) sweep(ctx context.Context, undone []Ref) (swept []Ref, failed []RefError) {
+	known := map[string]bool{}
+	for _, s := range ap.plan.liveServices {
+		known[s.ID] = true
+	}
+	for _, m := range []map[string]string{ap.plan.netIDs, ap.plan.names} {
+		for _, id := range m {
+			known[id] = true
+		}
+	}
+	for _, r := range undone {
+		known[r.ID] = true
+	}
+	l, err := readLive(ctx, ap.cli, ap.plan.Stack)
+	if err != nil {
+		return nil, []RefError{{Ref: Ref{Name: ap.plan.Stack}, Err: fmt.Errorf("look for objects of lost creates: %w", err)}}
+	}
+	var extra []Ref
+	for _, s := range l.services {
+		extra = append(extra, Ref{Kind: KindService, Name: s.Spec.Name, ID: s.ID})
+	}
+	for _, s := range l.secrets {
+		if inStack(s.Spec.Labels, ap.plan.Stack) {
+			extra = append(extra, Ref{Kind: KindSecret, Name: s.Spec.Name, ID: s.ID})
+		}
+	}
+	for _, c := range l.configs {
+		if inStack(c.Spec.Labels, ap.plan.Stack) {
+			extra = append(extra, Ref{Kind: KindConfig, Name: c.Spec.Name, ID: c.ID})
+		}
+	}
+	for _, n := range l.networks {
+		if inStack(n.Labels, ap.plan.Stack) {
+			extra = append(extra, Ref{Kind: KindNetwork, Name: n.Name, ID: n.ID})
+		}
+	}
+	for _, r := range extra {
+		if known[r.ID] {
+			continue
+		}
+		if err := removeObject(ctx, ap.cli, r, undoPatience(r.Kind)); err != nil {
+			failed = append(failed, RefError{Ref: r, Err: errors.Unwrap(err)})
+			continue
+		}
+		ap.undoEvent(Action{Op: OpRemove, Kind: r.Kind, Name: r.Name, ID: r.ID, Reason: "created by the failed deploy, its answer lost"})
+		swept = append(swept, r)
+	}
+	return swept, failed
 }
 
 // undoOne reverses one write; did is false when there was nothing to reverse (the write never
@@ -103,14 +191,10 @@ func (ap *applier) undoOne(ctx context.Context, a Action) (ref Ref, did bool, er
 		if ref.ID = ap.writtenID(ctx, a); ref.ID == "" {
 			return ref, false, nil
 		}
-		ap.undoEvent(Action{Op: OpRemove, Kind: a.Kind, Name: a.Name, ID: ref.ID, Reason: "undo: created by the failed deploy"})
-		patience := 10 * time.Second
-		if a.Kind == KindNetwork {
-			patience = time.Minute // until the removed services' tasks have left it
-		}
-		if err := removeObject(ctx, ap.cli, ref, patience); err != nil {
+		if err := removeObject(ctx, ap.cli, ref, undoPatience(a.Kind)); err != nil {
 			return ref, false, errors.Unwrap(err)
 		}
+		ap.undoEvent(Action{Op: OpRemove, Kind: a.Kind, Name: a.Name, ID: ref.ID, Reason: "created by the failed deploy"})
 		return ref, true, nil
 	case a.Op == OpUpdate && a.Kind == KindService:
 		return ap.undoServiceUpdate(ctx, a, ref)
@@ -121,12 +205,12 @@ func (ap *applier) undoOne(ctx context.Context, a Action) (ref Ref, did bool, er
 		if !ok {
 			return ref, false, fmt.Errorf("spec not read: %w", ErrCannotUndo)
 		}
-		ap.undoEvent(Action{Op: OpCreate, Kind: a.Kind, Name: a.Name, Reason: "undo: pruned by the failed deploy"})
 		r, err := ap.cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: old.Spec})
 		if err != nil {
 			return ref, false, fmt.Errorf("create again: %w", err)
 		}
 		ref.ID = r.ID
+		ap.undoEvent(Action{Op: OpCreate, Kind: a.Kind, Name: a.Name, ID: r.ID, Reason: "pruned by the failed deploy"})
 		return ref, true, nil
 	case ap.recorded(ap.res.Removed, a):
 		return ref, false, fmt.Errorf("removed: %w", ErrCannotUndo)
@@ -142,12 +226,15 @@ func (ap *applier) undoServiceUpdate(ctx context.Context, a Action, ref Ref) (Re
 	if !ok {
 		return ref, false, fmt.Errorf("spec not read: %w", ErrCannotUndo)
 	}
-	ap.undoEvent(Action{Op: OpUpdate, Kind: a.Kind, Name: a.Name, ID: a.ID, Reason: "undo: back to the spec read before the deploy"})
 	res, err := swarm.Replace(ctx, ap.cli, a.ID, swarm.RawSpec(old.Spec), swarm.UpdateOptions{})
 	if err != nil {
 		return ref, false, err
 	}
-	return ref, res.Changed || ap.recorded(ap.res.Updated, a), nil
+	if !res.Changed && !ap.recorded(ap.res.Updated, a) {
+		return ref, false, nil // the update never took effect
+	}
+	ap.undoEvent(Action{Op: OpUpdate, Kind: a.Kind, Name: a.Name, ID: a.ID, Reason: "back to the spec read before the deploy"})
+	return ref, true, nil
 }
 
 // undoRelabel gives a secret or config back the labels the plan read.
@@ -155,7 +242,6 @@ func (ap *applier) undoRelabel(ctx context.Context, a Action, ref Ref) (Ref, boo
 	if a.prev == nil {
 		return ref, false, fmt.Errorf("labels not read: %w", ErrCannotUndo)
 	}
-	ap.undoEvent(Action{Op: OpUpdate, Kind: a.Kind, Name: a.Name, ID: a.ID, Reason: "undo: labels read before the deploy"})
 	var err error
 	if a.Kind == KindSecret {
 		var cur client.SecretInspectResult
@@ -172,7 +258,20 @@ func (ap *applier) undoRelabel(ctx context.Context, a Action, ref Ref) (Ref, boo
 			_, err = ap.cli.ConfigUpdate(ctx, a.ID, client.ConfigUpdateOptions{Version: cur.Config.Version, Spec: spec})
 		}
 	}
-	return ref, err == nil, err
+	if err != nil {
+		return ref, false, err
+	}
+	ap.undoEvent(Action{Op: OpUpdate, Kind: a.Kind, Name: a.Name, ID: a.ID, Reason: "labels read before the deploy"})
+	return ref, true, nil
+}
+
+// undoPatience is how long an undo tries to remove an object the engine says is in use: a
+// network until the removed services' tasks have left it.
+func undoPatience(k Kind) time.Duration {
+	if k == KindNetwork {
+		return time.Minute
+	}
+	return 10 * time.Second
 }
 
 func (ap *applier) undoEvent(a Action) {
@@ -206,7 +305,7 @@ func (ap *applier) writtenID(ctx context.Context, a Action) string {
 	}
 	err := ap.errs[actionKey(a)]
 	ap.mu.Unlock()
-	if err == nil || cerrdefs.IsConflict(err) || cerrdefs.IsInvalidArgument(err) {
+	if err == nil || madeNothing(err) {
 		return ""
 	}
 	var labels map[string]string
