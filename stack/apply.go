@@ -40,8 +40,11 @@ type Result struct {
 	// Kept are the secrets and configs this apply replaced (a content change), kept so that a
 	// rollback (berth's or swarm's own) can return to them: Deploy with Wait removes them once
 	// the services have converged; otherwise the next plan removes them.
-	Kept     []Ref    `json:"kept,omitempty"`
-	Warnings []string `json:"warnings,omitempty"` // the engine's, e.g. an image not resolved
+	Kept []Ref `json:"kept,omitempty"`
+	// Uncertain are the writes whose answer was lost (the context ended, the connection
+	// broke): the engine may have carried them out. Deploy's undo looks for them.
+	Uncertain []Ref    `json:"uncertain,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"` // the engine's, e.g. an image not resolved
 }
 
 // Services returns the IDs of the services created or updated: those to watch.
@@ -234,6 +237,9 @@ func (ap *applier) parallel(ctx context.Context, actions []Action, do func(conte
 				ap.errs[actionKey(a)] = err
 				ap.stop = !ap.keepGoing
 				errs = append(errs, err)
+				if !madeNothing(err) {
+					ap.res.Uncertain = append(ap.res.Uncertain, Ref{Kind: a.Kind, Name: a.Name, ID: a.ID})
+				}
 			}
 		})
 	}

@@ -119,10 +119,16 @@ func (ap *applier) lostAnswers() bool {
 	return false
 }
 
-// madeNothing tells whether a write's error is the engine's refusal (nothing was done),
-// rather than a lost answer (a cancelled or broken request the engine may still carry out).
+// madeNothing tells whether a failed write's error is the engine's answer (it refused: nothing
+// was done), rather than a lost answer (a cancelled or broken request, which the engine may
+// still carry out).
 func madeNothing(err error) bool {
-	return cerrdefs.IsConflict(err) || cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotFound(err) || cerrdefs.IsUnavailable(err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) ||
+		cerrdefs.IsFailedPrecondition(err) || cerrdefs.IsUnavailable(err) || cerrdefs.IsInternal(err) ||
+		cerrdefs.IsPermissionDenied(err) || cerrdefs.IsNotImplemented(err)
 }
 
 // settle is how long an undo lets writes whose answers were lost complete on the engine

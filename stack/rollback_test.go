@@ -507,3 +507,79 @@ func TestConcurrentDeploys(t *testing.T) {
 		t.Error("no deploy met the other: nothing was tested")
 	}
 }
+
+// TestRemovalsLeftAreErrors makes the engine refuse removals (a service outside the stack
+// uses the stack's secret and network): Deploy's prune and Remove name what they left in a
+// *LeftError, and do the rest.
+func TestRemovalsLeftAreErrors(t *testing.T) {
+	cli := testenv.Swarm(t)
+	ctx := testenv.Context(t, 2*time.Minute)
+	const image = "127.0.0.1:5000/berth-rollback/x:1"
+	name := testenv.Name(t, "left")
+	build := func(withKept bool) *stack.Spec {
+		st := stack.New(name)
+		st.Network("shared")
+		st.Secret("used").Data([]byte("u"))
+		if withKept {
+			st.Secret("pruned").Data([]byte("p"))
+		}
+		st.Service("a").Image(image).Network("shared").Replicas(0)
+		spec, err := st.Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spec
+	}
+	if _, err := stack.Deploy(ctx, cli, build(true), deployNever); err != nil {
+		t.Fatal(err)
+	}
+	// a service outside the stack holds the stack's secrets and network
+	s := snap(t, cli, name)
+	outsider := testenv.Name(t, "outsider")
+	res, err := swarm.Create(ctx, cli, swarm.RawSpec(swarmapi.ServiceSpec{Annotations: swarmapi.Annotations{Name: outsider},
+		TaskTemplate: swarmapi.TaskSpec{ContainerSpec: &swarmapi.ContainerSpec{Image: image, Secrets: []*swarmapi.SecretReference{
+			{SecretName: name + "_pruned", SecretID: s.Secrets[name+"_pruned"], File: &swarmapi.SecretReferenceFileTarget{Name: "p", UID: "0", GID: "0", Mode: 0o444}},
+			{SecretName: name + "_used", SecretID: s.Secrets[name+"_used"], File: &swarmapi.SecretReferenceFileTarget{Name: "u", UID: "0", GID: "0", Mode: 0o444}}}},
+			Networks: []swarmapi.NetworkAttachmentConfig{{Target: s.Networks[name+"_shared"]}}},
+		Mode: swarmapi.ServiceMode{Replicated: &swarmapi.ReplicatedService{Replicas: new(uint64)}}}), swarm.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeOutsider := func() { testenv.RemoveService(cli, res.ID) }
+	t.Cleanup(func() { removeOutsider(); removeStack(t, name) })
+
+	// a prune that the engine refuses: the deploy did the rest and says what it left
+	opts := deployNever
+	opts.Prune = true
+	dres, err := stack.Deploy(ctx, cli, build(false), opts)
+	t.Log(err)
+	var le *stack.LeftError
+	if !errors.As(err, &le) || !errors.Is(err, stack.ErrLeft) || len(le.Left) != 1 || le.Left[0].Name != name+"_pruned" || le.Left[0].Kind != stack.KindSecret {
+		t.Fatalf("want a *LeftError naming the pruned secret, got %v", err)
+	}
+	if errors.Is(err, stack.ErrRolledBack) || dres == nil {
+		t.Fatalf("a prune left behind is not rolled back: %v", err)
+	}
+
+	// Remove does everything it can and lists the secrets and the network it could not remove
+	err = stack.Remove(ctx, cli, name, stack.RemoveOptions{Wait: true, Timeout: 3 * time.Second})
+	t.Log(err)
+	if !errors.As(err, &le) || !errors.Is(err, stack.ErrLeft) {
+		t.Fatalf("want a *LeftError, got %v", err)
+	}
+	var left []string
+	for _, l := range le.Left {
+		left = append(left, string(l.Kind)+" "+l.Name)
+	}
+	slices.Sort(left)
+	if want := []string{"network " + name + "_shared", "secret " + name + "_pruned", "secret " + name + "_used"}; !slices.Equal(left, want) {
+		t.Fatalf("left %v, want %v", left, want)
+	}
+	if after := snap(t, cli, name); len(after.Services) != 0 {
+		t.Fatalf("the stack's service was not removed: %+v", after)
+	}
+	removeOutsider()
+	if err := stack.Remove(ctx, cli, name, stack.RemoveOptions{Wait: true}); err != nil {
+		t.Fatalf("remove once the outsider is gone: %v", err)
+	}
+}
