@@ -170,25 +170,37 @@ func lockReleased(t *testing.T, cli *client.Client, name string) {
 
 // rollbackStack is the stack of the rollback tests: v1 is the deployed state; v2 adds a
 // network, a secret and a service, rotates a secret and a config and updates both services.
-func rollbackStack(t *testing.T, name, image string, v int) *stack.Spec {
+func rollbackStack(t *testing.T, name string, v int) *stack.Spec {
 	t.Helper()
 	st := stack.New(name)
 	st.Network("front")
 	st.Secret("key").Data(fmt.Appendf(nil, "key %d", v))
 	st.Config("conf").Data(fmt.Appendf(nil, "conf %d", v))
-	a := st.Service("a").Image(image).Env("V", fmt.Sprint(v)).Network("front").Secret("key", "").Config("conf", "/conf").Replicas(0)
-	st.Service("b").Image(image).Env("V", fmt.Sprint(v)).Replicas(0)
+	a := st.Service("a").Image(rbImage).Env("V", fmt.Sprint(v)).Network("front").Secret("key", "").Config("conf", "/conf").Replicas(0)
+	st.Service("b").Image(rbImage).Env("V", fmt.Sprint(v)).Replicas(0)
 	if v > 1 {
 		st.Network("back")
 		st.Secret("extra").Data([]byte("extra"))
 		a.Network("back").Secret("extra", "")
-		st.Service("c").Image(image).Network("back").Replicas(0)
+		st.Service("c").Image(rbImage).Network("back").Replicas(0)
 	}
 	spec, err := st.Compile()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return spec
+}
+
+// rbImage is never pulled: the services of these tests have no replicas.
+const rbImage = "127.0.0.1:5000/berth-rollback/x:1"
+
+// stackTest returns the engine, a context and a unique stack name, removed at the end.
+func stackTest(t *testing.T, prefix string, d time.Duration) (*client.Client, context.Context, string) {
+	t.Helper()
+	cli := testenv.Swarm(t)
+	name := testenv.Name(t, prefix)
+	t.Cleanup(func() { removeStack(t, name) })
+	return cli, testenv.Context(t, d), name
 }
 
 var deployNever = stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}}
@@ -200,7 +212,6 @@ var deployNever = stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImag
 // is released, and the same deploy run again succeeds without duplicates.
 func TestDeployRollsBack(t *testing.T) {
 	cli := testenv.Swarm(t)
-	const image = "127.0.0.1:5000/berth-rollback/x:1" // replicas 0: never pulled
 	on := func(op string, nth int, k fault) func(int, string, string) fault {
 		seen := 0
 		return func(_ int, o, _ string) fault {
@@ -240,7 +251,7 @@ func TestDeployRollsBack(t *testing.T) {
 			ctx := testenv.Context(t, 2*time.Minute)
 			name := testenv.Name(t, "rb")
 			t.Cleanup(func() { removeStack(t, name) })
-			if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, image, 1), deployNever); err != nil {
+			if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, 1), deployNever); err != nil {
 				t.Fatal(err)
 			}
 			before := snap(t, cli, name)
@@ -254,7 +265,7 @@ func TestDeployRollsBack(t *testing.T) {
 					undo = append(undo, ev.String())
 				}
 			}
-			_, err := stack.Deploy(dctx, fc, rollbackStack(t, name, image, 2), opts)
+			_, err := stack.Deploy(dctx, fc, rollbackStack(t, name, 2), opts)
 			t.Logf("fault at %s: %v\nundo: %q", fc.fired, err, undo)
 			if fc.fired == "" {
 				t.Fatal("the fault was never injected")
@@ -274,7 +285,7 @@ func TestDeployRollsBack(t *testing.T) {
 			}
 			lockReleased(t, cli, name)
 			// re-running the deploy converges, with one object of each name
-			if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, image, 2), deployNever); err != nil {
+			if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, 2), deployNever); err != nil {
 				t.Fatalf("deploy again: %v", err)
 			}
 			after := snap(t, cli, name)
@@ -288,24 +299,20 @@ func TestDeployRollsBack(t *testing.T) {
 // TestDeployRollsBackRefusedSpec deploys a service whose spec the engine itself refuses (a
 // published port another service outside the stack holds): the stack is as it was.
 func TestDeployRollsBackRefusedSpec(t *testing.T) {
-	cli := testenv.Swarm(t)
-	ctx := testenv.Context(t, 2*time.Minute)
-	const image = "127.0.0.1:5000/berth-rollback/x:1"
-	name := testenv.Name(t, "rbport")
-	t.Cleanup(func() { removeStack(t, name) })
+	cli, ctx, name := stackTest(t, "rbport", 2*time.Minute)
 	holder := testenv.Name(t, "port-holder")
 	port := uint32(20000 + time.Now().UnixNano()%9000)
-	res, err := swarm.Create(ctx, cli, swarm.NewService(holder).Image(image).Replicas(0).
+	res, err := swarm.Create(ctx, cli, swarm.NewService(holder).Image(rbImage).Replicas(0).
 		PublishPort(swarmapi.PortConfig{TargetPort: 80, PublishedPort: port}), swarm.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { testenv.RemoveService(cli, res.ID) })
-	if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, image, 1), deployNever); err != nil {
+	if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, 1), deployNever); err != nil {
 		t.Fatal(err)
 	}
 	before := snap(t, cli, name)
-	v2 := rollbackStack(t, name, image, 2)
+	v2 := rollbackStack(t, name, 2)
 	for i := range v2.Services {
 		if v2.Services[i].Spec.Name == name+"_c" {
 			v2.Services[i].Spec.EndpointSpec = &swarmapi.EndpointSpec{Ports: []swarmapi.PortConfig{{Protocol: "tcp", TargetPort: 80, PublishedPort: port}}}
@@ -323,12 +330,8 @@ func TestDeployRollsBackRefusedSpec(t *testing.T) {
 
 // TestDeployNoRollback keeps what a failed deploy wrote.
 func TestDeployNoRollback(t *testing.T) {
-	cli := testenv.Swarm(t)
-	ctx := testenv.Context(t, time.Minute)
-	const image = "127.0.0.1:5000/berth-rollback/x:1"
-	name := testenv.Name(t, "norb")
-	t.Cleanup(func() { removeStack(t, name) })
-	if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, image, 1), deployNever); err != nil {
+	cli, ctx, name := stackTest(t, "norb", time.Minute)
+	if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, 1), deployNever); err != nil {
 		t.Fatal(err)
 	}
 	before := snap(t, cli, name)
@@ -340,7 +343,7 @@ func TestDeployNoRollback(t *testing.T) {
 	}}
 	opts := deployNever
 	opts.NoRollback = true
-	res, err := stack.Deploy(ctx, fc, rollbackStack(t, name, image, 2), opts)
+	res, err := stack.Deploy(ctx, fc, rollbackStack(t, name, 2), opts)
 	var de *stack.DeployError
 	if !errors.As(err, &de) || de.RolledBack || errors.Is(err, stack.ErrRolledBack) || len(de.Undone) != 0 {
 		t.Fatalf("want a *DeployError not rolled back, got %v", err)
@@ -408,16 +411,12 @@ func TestDeployRollsBackConvergence(t *testing.T) {
 // TestDeployKeepsReplacedObjects rotates a secret and a config without Wait: the replaced
 // ones stay (a rollback can return to them) and the next deploy removes them.
 func TestDeployKeepsReplacedObjects(t *testing.T) {
-	cli := testenv.Swarm(t)
-	ctx := testenv.Context(t, time.Minute)
-	const image = "127.0.0.1:5000/berth-rollback/x:1"
-	name := testenv.Name(t, "keep")
-	t.Cleanup(func() { removeStack(t, name) })
+	cli, ctx, name := stackTest(t, "keep", time.Minute)
 	build := func(v int) *stack.Spec {
 		st := stack.New(name)
 		st.Secret("key").Data(fmt.Appendf(nil, "key %d", v))
 		st.Config("conf").Data(fmt.Appendf(nil, "conf %d", v))
-		st.Service("a").Image(image).Secret("key", "").Config("conf", "/conf").Replicas(0)
+		st.Service("a").Image(rbImage).Secret("key", "").Config("conf", "/conf").Replicas(0)
 		spec, err := st.Compile()
 		if err != nil {
 			t.Fatal(err)
@@ -457,7 +456,6 @@ func TestDeployKeepsReplacedObjects(t *testing.T) {
 // object of each name.
 func TestConcurrentDeploys(t *testing.T) {
 	cli := testenv.Swarm(t)
-	const image = "127.0.0.1:5000/berth-rollback/x:1"
 	ctx := testenv.Context(t, 2*time.Minute)
 	name := testenv.Name(t, "twice")
 	t.Cleanup(func() { removeStack(t, name) })
@@ -470,7 +468,7 @@ func TestConcurrentDeploys(t *testing.T) {
 		for i := range 2 {
 			wg.Go(func() {
 				<-start
-				res[i], errs[i] = stack.Deploy(ctx, cli, rollbackStack(t, name, image, v), deployNever)
+				res[i], errs[i] = stack.Deploy(ctx, cli, rollbackStack(t, name, v), deployNever)
 			})
 		}
 		close(start)
@@ -514,7 +512,6 @@ func TestConcurrentDeploys(t *testing.T) {
 func TestRemovalsLeftAreErrors(t *testing.T) {
 	cli := testenv.Swarm(t)
 	ctx := testenv.Context(t, 2*time.Minute)
-	const image = "127.0.0.1:5000/berth-rollback/x:1"
 	name := testenv.Name(t, "left")
 	build := func(withKept bool) *stack.Spec {
 		st := stack.New(name)
@@ -523,7 +520,7 @@ func TestRemovalsLeftAreErrors(t *testing.T) {
 		if withKept {
 			st.Secret("pruned").Data([]byte("p"))
 		}
-		st.Service("a").Image(image).Network("shared").Replicas(0)
+		st.Service("a").Image(rbImage).Network("shared").Replicas(0)
 		spec, err := st.Compile()
 		if err != nil {
 			t.Fatal(err)
@@ -537,7 +534,7 @@ func TestRemovalsLeftAreErrors(t *testing.T) {
 	s := snap(t, cli, name)
 	outsider := testenv.Name(t, "outsider")
 	res, err := swarm.Create(ctx, cli, swarm.RawSpec(swarmapi.ServiceSpec{Annotations: swarmapi.Annotations{Name: outsider},
-		TaskTemplate: swarmapi.TaskSpec{ContainerSpec: &swarmapi.ContainerSpec{Image: image, Secrets: []*swarmapi.SecretReference{
+		TaskTemplate: swarmapi.TaskSpec{ContainerSpec: &swarmapi.ContainerSpec{Image: rbImage, Secrets: []*swarmapi.SecretReference{
 			{SecretName: name + "_pruned", SecretID: s.Secrets[name+"_pruned"], File: &swarmapi.SecretReferenceFileTarget{Name: "p", UID: "0", GID: "0", Mode: 0o444}},
 			{SecretName: name + "_used", SecretID: s.Secrets[name+"_used"], File: &swarmapi.SecretReferenceFileTarget{Name: "u", UID: "0", GID: "0", Mode: 0o444}}}},
 			Networks: []swarmapi.NetworkAttachmentConfig{{Target: s.Networks[name+"_shared"]}}},
