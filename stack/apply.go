@@ -66,7 +66,12 @@ type RefError struct {
 	Err error
 }
 
-func (e RefError) Error() string { return fmt.Sprintf("%s %s: %v", e.Kind, e.Name, e.Err) }
+func (e RefError) Error() string {
+	if e.Kind == "" {
+		return fmt.Sprintf("%s: %v", e.Name, e.Err)
+	}
+	return fmt.Sprintf("%s %s: %v", e.Kind, e.Name, e.Err)
+}
 
 // Unwrap returns the reason.
 func (e RefError) Unwrap() error { return e.Err }
@@ -389,8 +394,8 @@ func (ap *applier) remove(ctx context.Context, a Action) error {
 }
 
 // removeObject removes one object, trying a network, secret or config again while the engine
-// refuses it (still in use) until patience runs out. Gone already is no error; any other
-// outcome is a RefError.
+// refuses it (still in use) until patience runs out; an engine that does not answer is not
+// waited for. Gone already is no error; any other outcome is a RefError.
 func removeObject(ctx context.Context, cli Client, r Ref, patience time.Duration) error {
 	deadline := time.Now().Add(patience)
 	for {
@@ -408,7 +413,7 @@ func removeObject(ctx context.Context, cli Client, r Ref, patience time.Duration
 		if err == nil || cerrdefs.IsNotFound(err) {
 			return nil
 		}
-		if r.Kind == KindService || ctx.Err() != nil || time.Now().After(deadline) {
+		if r.Kind == KindService || ctx.Err() != nil || time.Now().After(deadline) || !madeNothing(err) {
 			return RefError{Ref: r, Err: fmt.Errorf("not removed: %w", err)}
 		}
 		select {

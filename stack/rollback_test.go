@@ -30,7 +30,10 @@ const (
 	loseAnswer         // the write is done, but its answer is lost (a broken connection)
 	cancelBefore       // the deploy's context is cancelled, then the write is sent with it
 	cancelAfter        // the write is done, then the context is cancelled and its error returned
+	engineGone         // the write and every call after it fail as if the engine had gone away
 )
+
+var errGone = errors.New("injected: dial unix /var/run/docker.sock: connect: connection refused")
 
 // faultClient is the real engine client with one write (network, secret, config or service
 // create, service update; the deploy lock excluded) hit by a fault: pick sees every write in
@@ -43,13 +46,29 @@ type faultClient struct {
 	mu    sync.Mutex
 	n     int
 	fired string
+	gone  bool
+}
+
+// call fails once the engine is gone.
+func (f *faultClient) call(ctx context.Context, call func(context.Context) error) error {
+	f.mu.Lock()
+	gone := f.gone
+	f.mu.Unlock()
+	if gone {
+		return errGone
+	}
+	return call(ctx)
 }
 
 func (f *faultClient) write(ctx context.Context, op, name string, call func(context.Context) error) error {
 	if strings.HasPrefix(name, stack.LockName("")) {
-		return call(ctx)
+		return f.call(ctx, call)
 	}
 	f.mu.Lock()
+	if f.gone {
+		f.mu.Unlock()
+		return errGone
+	}
 	k := noFault
 	if f.fired == "" {
 		if k = f.pick(f.n, op, name); k != noFault {
@@ -59,6 +78,11 @@ func (f *faultClient) write(ctx context.Context, op, name string, call func(cont
 	f.n++
 	f.mu.Unlock()
 	switch k {
+	case engineGone:
+		f.mu.Lock()
+		f.gone = true
+		f.mu.Unlock()
+		return errGone
 	case refuse:
 		return fmt.Errorf("injected: %s %s refused: %w", op, name, cerrdefs.ErrUnavailable)
 	case loseAnswer:
@@ -101,6 +125,36 @@ func (f *faultClient) ServiceCreate(ctx context.Context, o client.ServiceCreateO
 
 func (f *faultClient) ServiceUpdate(ctx context.Context, id string, o client.ServiceUpdateOptions) (r client.ServiceUpdateResult, err error) {
 	err = f.write(ctx, "ServiceUpdate", o.Spec.Name, func(ctx context.Context) (err error) { r, err = f.Client.ServiceUpdate(ctx, id, o); return })
+	return r, err
+}
+
+func (f *faultClient) ServiceInspect(ctx context.Context, id string, o client.ServiceInspectOptions) (r client.ServiceInspectResult, err error) {
+	err = f.call(ctx, func(ctx context.Context) (err error) { r, err = f.Client.ServiceInspect(ctx, id, o); return })
+	return r, err
+}
+
+func (f *faultClient) ServiceList(ctx context.Context, o client.ServiceListOptions) (r client.ServiceListResult, err error) {
+	err = f.call(ctx, func(ctx context.Context) (err error) { r, err = f.Client.ServiceList(ctx, o); return })
+	return r, err
+}
+
+func (f *faultClient) ServiceRemove(ctx context.Context, id string, o client.ServiceRemoveOptions) (r client.ServiceRemoveResult, err error) {
+	err = f.call(ctx, func(ctx context.Context) (err error) { r, err = f.Client.ServiceRemove(ctx, id, o); return })
+	return r, err
+}
+
+func (f *faultClient) NetworkRemove(ctx context.Context, id string, o client.NetworkRemoveOptions) (r client.NetworkRemoveResult, err error) {
+	err = f.call(ctx, func(ctx context.Context) (err error) { r, err = f.Client.NetworkRemove(ctx, id, o); return })
+	return r, err
+}
+
+func (f *faultClient) SecretRemove(ctx context.Context, id string, o client.SecretRemoveOptions) (r client.SecretRemoveResult, err error) {
+	err = f.call(ctx, func(ctx context.Context) (err error) { r, err = f.Client.SecretRemove(ctx, id, o); return })
+	return r, err
+}
+
+func (f *faultClient) ConfigRemove(ctx context.Context, id string, o client.ConfigRemoveOptions) (r client.ConfigRemoveResult, err error) {
+	err = f.call(ctx, func(ctx context.Context) (err error) { r, err = f.Client.ConfigRemove(ctx, id, o); return })
 	return r, err
 }
 
@@ -326,6 +380,59 @@ func TestDeployRollsBackRefusedSpec(t *testing.T) {
 	if d := before.diff(snap(t, cli, name)); d != "" {
 		t.Fatalf("the stack is not as it was before the deploy:\n%s", d)
 	}
+}
+
+// TestDeployEngineGone loses the engine in the middle of a deploy: the undo cannot reach it
+// either, so the *DeployError lists every write it could not undo (ErrLeft) and the deploy
+// lock it could not release. Once the engine is back, the same deploy converges: the lock of
+// the gone deploy is taken over and the objects it left are used, not duplicated.
+func TestDeployEngineGone(t *testing.T) {
+	cli, ctx, name := stackTest(t, "gone", 2*time.Minute)
+	if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, 1), deployNever); err != nil {
+		t.Fatal(err)
+	}
+	fc := &faultClient{Client: cli, pick: func(_ int, op, _ string) fault {
+		if op == "ServiceCreate" {
+			return engineGone
+		}
+		return noFault
+	}}
+	_, err := stack.Deploy(ctx, fc, rollbackStack(t, name, 2), deployNever)
+	t.Log(err)
+	var de *stack.DeployError
+	if !errors.As(err, &de) || !errors.Is(err, stack.ErrLeft) || errors.Is(err, stack.ErrRolledBack) || len(de.NotUndone) < 4 {
+		t.Fatalf("want a *DeployError listing what it could not undo, got %v", err)
+	}
+	var kinds []string
+	for _, l := range de.NotUndone {
+		if !errors.Is(l, errGone) {
+			t.Errorf("%s not undone for another reason: %v", l.Name, l.Err)
+		}
+		kinds = append(kinds, string(l.Kind))
+	}
+	for _, k := range []string{"network", "secret", "config"} {
+		if !slices.Contains(kinds, k) {
+			t.Errorf("no %s among the writes not undone: %v", k, de.NotUndone)
+		}
+	}
+	var le *stack.LeftError
+	if !errors.As(err, &le) || le.Left[0].Name != stack.LockName(name) {
+		t.Errorf("the unreleased deploy lock is not reported: %v", err)
+	}
+	// the engine is back
+	if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, 2), deployNever); err != nil {
+		t.Fatalf("deploy again: %v", err)
+	}
+	// one object per name of the spec; the replaced key and conf are kept only while a
+	// service still used them (the engine went away before or after the update of a)
+	s := snap(t, cli, name)
+	secrets, configs := slices.Sorted(maps.Keys(s.Secrets)), slices.Sorted(maps.Keys(s.Configs))
+	secrets = slices.DeleteFunc(secrets, func(n string) bool { return n == name+"_key" })
+	configs = slices.DeleteFunc(configs, func(n string) bool { return n == name+"_conf" })
+	if len(s.Services) != 3 || len(s.Networks) != 3 || len(secrets) != 2 || len(configs) != 1 {
+		t.Fatalf("after deploying again: %d services, %d networks, secrets %v, configs %v", len(s.Services), len(s.Networks), secrets, configs)
+	}
+	lockReleased(t, cli, name)
 }
 
 // TestDeployNoRollback keeps what a failed deploy wrote.
