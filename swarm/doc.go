@@ -33,6 +33,7 @@
 //
 // An update is sent with the version it was computed from: when someone else changed the
 // service in between, it fails with *VersionConflictError (cerrdefs.IsConflict) instead of
-// overwriting their change. Waits end with a *ConvergeError that says why a service did not
+// overwriting their change. SendUpdate is that one update path (Update, Replace, Rollback and
+// the stack package's Apply use it) and CloneSpec the one deep copy of a spec. Waits end with a *ConvergeError that says why a service did not
 // converge.
 package swarm
