@@ -464,54 +464,62 @@ func TestDeployNoRollback(t *testing.T) {
 
 // TestDeployRollsBackConvergence deploys an update whose new tasks crash, with a secret
 // rotation and a new service, under Wait: the deploy is undone, the service runs on its old
-// spec and the old secret, which was kept for that.
+// spec and the old secret, which was kept for that. Swarm's update either pauses on the
+// failure or rolls back by itself (failure_action: rollback): both end the same way.
 func TestDeployRollsBackConvergence(t *testing.T) {
 	cli := testenv.Swarm(t)
 	_, image := testenv.Registry(t, cli, fixtures.Busybox)
-	ctx := testenv.Context(t, 3*time.Minute)
-	name := testenv.Name(t, "rbconv")
-	t.Cleanup(func() { removeStack(t, name) })
-	build := func(v int, command ...string) *stack.Spec {
-		st := stack.New(name)
-		st.Secret("key").Data(fmt.Appendf(nil, "key %d", v))
-		st.Service("a").Image(image).Command(command...).Secret("key", "").Replicas(1).StopGracePeriod(time.Second)
-		if v > 1 {
-			st.Service("c").Image(image).Command("sleep", "3600").Replicas(1).StopGracePeriod(time.Second)
-		}
-		spec, err := st.Compile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return spec
-	}
-	opts := stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}, Wait: true, Watch: watchFast}
-	if _, err := stack.Deploy(ctx, cli, build(1, "sleep", "3600"), opts); err != nil {
-		t.Fatal(err)
-	}
-	before := snap(t, cli, name)
-	_, err := stack.Deploy(ctx, cli, build(2, "sh", "-c", "exit 3"), opts)
-	t.Log(err)
-	var ce *swarm.ConvergeError
-	if !errors.As(err, &ce) || !errors.Is(err, stack.ErrRolledBack) {
-		t.Fatalf("want a convergence failure, rolled back; got %v", err)
-	}
-	if d := before.diff(snap(t, cli, name)); d != "" {
-		t.Fatalf("the stack is not as it was before the deploy:\n%s", d)
-	}
-	// the service converges again on its old spec (a task of the failed update may still
-	// crash while swarm replaces it: look again from then on)
-	for {
-		w := watchFast
-		w.Since = time.Now()
-		_, err := swarm.Wait(ctx, cli, []string{name + "_a"}, w)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("after the rollback: %v", err)
-		}
-		t.Logf("after the rollback: %v", err)
-		time.Sleep(time.Second)
+	for _, action := range []swarmapi.FailureAction{swarmapi.UpdateFailureActionPause, swarmapi.UpdateFailureActionRollback} {
+		t.Run(string(action), func(t *testing.T) {
+			t.Parallel()
+			ctx := testenv.Context(t, 3*time.Minute)
+			name := testenv.Name(t, "rbconv")
+			t.Cleanup(func() { removeStack(t, name) })
+			build := func(v int, command ...string) *stack.Spec {
+				st := stack.New(name)
+				st.Secret("key").Data(fmt.Appendf(nil, "key %d", v))
+				st.Service("a").Image(image).Command(command...).Secret("key", "").Replicas(1).StopGracePeriod(time.Second).
+					UpdateConfig(swarmapi.UpdateConfig{Monitor: 2 * time.Second, FailureAction: action}).
+					RollbackConfig(swarmapi.UpdateConfig{Monitor: time.Second})
+				if v > 1 {
+					st.Service("c").Image(image).Command("sleep", "3600").Replicas(1).StopGracePeriod(time.Second)
+				}
+				spec, err := st.Compile()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return spec
+			}
+			opts := stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}, Wait: true, Watch: watchFast}
+			if _, err := stack.Deploy(ctx, cli, build(1, "sleep", "3600"), opts); err != nil {
+				t.Fatal(err)
+			}
+			before := snap(t, cli, name)
+			_, err := stack.Deploy(ctx, cli, build(2, "sh", "-c", "exit 3"), opts)
+			t.Log(err)
+			var ce *swarm.ConvergeError
+			if !errors.As(err, &ce) || !errors.Is(err, stack.ErrRolledBack) {
+				t.Fatalf("want a convergence failure, rolled back; got %v", err)
+			}
+			if d := before.diff(snap(t, cli, name)); d != "" {
+				t.Fatalf("the stack is not as it was before the deploy:\n%s", d)
+			}
+			// the service converges again on its old spec (a task of the failed update may
+			// still crash while swarm replaces it: look again from then on)
+			for {
+				w := watchFast
+				w.Since = time.Now()
+				_, err := swarm.Wait(ctx, cli, []string{name + "_a"}, w)
+				if err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					t.Fatalf("after the rollback: %v", err)
+				}
+				t.Logf("after the rollback: %v", err)
+				time.Sleep(time.Second)
+			}
+		})
 	}
 }
 
@@ -685,5 +693,54 @@ func TestRemovalsLeftAreErrors(t *testing.T) {
 	removeOutsider()
 	if err := stack.Remove(ctx, cli, name, stack.RemoveOptions{Wait: true}); err != nil {
 		t.Fatalf("remove once the outsider is gone: %v", err)
+	}
+}
+
+// TestApplyCancelledListsWrites cancels a bare Plan.Apply (no undo) at each step: every
+// object it left is listed in its Result, as created or as uncertain (written, answer lost).
+func TestApplyCancelledListsWrites(t *testing.T) {
+	cli := testenv.Swarm(t)
+	for _, op := range []string{"NetworkCreate", "SecretCreate", "ConfigCreate", "ServiceCreate"} {
+		t.Run(op, func(t *testing.T) {
+			t.Parallel()
+			ctx := testenv.Context(t, time.Minute)
+			name := testenv.Name(t, "applycancel")
+			t.Cleanup(func() { removeStack(t, name) })
+			if _, err := stack.Deploy(ctx, cli, rollbackStack(t, name, 1), deployNever); err != nil {
+				t.Fatal(err)
+			}
+			before := snap(t, cli, name)
+			plan, err := rollbackStack(t, name, 2).Plan(ctx, cli, deployNever.PlanOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			actx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			fc := &faultClient{Client: cli, cancel: cancel, pick: func(_ int, o, _ string) fault {
+				if o == op {
+					return cancelAfter
+				}
+				return noFault
+			}}
+			res, err := plan.Apply(actx, fc, stack.ApplyOptions{})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("want the context's error, got %v", err)
+			}
+			time.Sleep(time.Second) // let lost writes land
+			listed := map[string]bool{}
+			for _, r := range slices.Concat(res.Created, res.Uncertain) {
+				listed[r.Name] = true
+			}
+			after := snap(t, cli, name)
+			for _, kind := range []struct{ before, after map[string]string }{{before.Networks, after.Networks},
+				{before.Secrets, after.Secrets}, {before.Configs, after.Configs}, {before.Services, after.Services}} {
+				for n := range kind.after {
+					if _, ok := kind.before[n]; !ok && !listed[n] {
+						t.Errorf("%s was written but is not in the result %+v", n, res)
+					}
+				}
+			}
+			lockReleased(t, cli, name)
+		})
 	}
 }
