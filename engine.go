@@ -20,7 +20,7 @@ type EngineError struct {
 }
 
 func (e *EngineError) Error() string {
-	return fmt.Sprintf("no Docker engine answers at %s (set DOCKER_HOST, or start one with `make engine`): %v", e.Host, e.Err)
+	return fmt.Sprintf("no Docker engine answers at %s (start one, or set DOCKER_HOST to where one listens): %v", e.Host, e.Err)
 }
 
 func (e *EngineError) Unwrap() []error { return []error{ErrNoEngine, e.Err} }

@@ -21,6 +21,9 @@ func TestConnectNamesTheAddressWhenNoEngineAnswers(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Host != host || !strings.Contains(err.Error(), host) {
 		t.Fatalf("error should name %s: %v", host, err)
 	}
+	if strings.Contains(err.Error(), "make ") {
+		t.Errorf("a library error should not point at this repository's Makefile: %v", err)
+	}
 }
 
 func TestConnectRejectsMalformedHost(t *testing.T) {

@@ -15,8 +15,9 @@ import (
 var ErrInvalid = fmt.Errorf("berth: invalid input: %w", cerrdefs.ErrInvalidArgument)
 
 // ValidationError is one problem in user input: the path of the field (slash separated, as in
-// "stack/echo/services/api/deploy/replicas") and what is wrong with it, including the accepted
-// forms where that helps.
+// "stack/echo/services/api/deploy/replicas", a list element's index in brackets, as in
+// "services/api/ports[0]") and what is wrong with it, including the accepted forms where that
+// helps.
 type ValidationError struct {
 	Path string
 	Msg  string

@@ -20,8 +20,8 @@ import (
 
 // Labels that berth puts on the containers it runs for jobs.
 const (
-	LabelJob = "berth.cron.job" // the job's name
-	LabelRun = "berth.cron.run" // the run's sequence number
+	LabelJob = berth.LabelPrefix + "cron.job" // the job's name
+	LabelRun = berth.LabelPrefix + "cron.run" // the run's sequence number
 )
 
 // cleanupTimeout bounds the removal of a run's container after the run ended or was cancelled.
@@ -54,7 +54,7 @@ func (t *ContainerTask) Validate() error {
 	}
 	for i, e := range t.Env {
 		if e == "" || e[0] == '=' {
-			p.Add("env/"+strconv.Itoa(i), "%q is not KEY=VALUE", e)
+			p.Add(fmt.Sprintf("env[%d]", i), "%q is not KEY=VALUE", e)
 		}
 	}
 	return p.Err()

@@ -18,7 +18,7 @@
 //
 // Container builds and runs the classic one-container pattern instead: an image whose only
 // process is busybox crond in the foreground with a crontab and task scripts, their output
-// collected in a log file that CronContainer.Log reads from outside.
+// collected in a log file that Daemon.Log reads from outside.
 //
 // The scheduler reads time from a Clock (WithClock), so that schedules, time zones and
 // daylight-saving changes can be tested against a fake clock without waiting.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/berthdev/berth"
@@ -26,12 +27,45 @@ func ExampleParseSchedule() {
 	// 2026-01-06 00:00:00 +0000 UTC
 }
 
+// jumpClock is a Clock for the example: each timer fires at once and moves the clock to its
+// deadline, for a number of timers; the later ones never fire. Hours of schedule pass in no
+// time, and the output does not depend on the machine's speed.
+type jumpClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	fires int
+}
+
+func (c *jumpClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *jumpClock) NewTimer(d time.Duration) cron.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := jumpTimer(make(chan time.Time, 1))
+	if c.fires > 0 {
+		c.fires--
+		c.now = c.now.Add(d)
+		t <- c.now
+	}
+	return t
+}
+
+type jumpTimer chan time.Time
+
+func (t jumpTimer) C() <-chan time.Time { return t }
+func (t jumpTimer) Stop() bool          { return true }
+
 func ExampleScheduler() {
-	s, err := cron.New(nil) // TaskFunc jobs need no engine
+	clock := &jumpClock{now: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), fires: 3}
+	s, err := cron.New(nil, cron.WithClock(clock), cron.WithLocation(time.UTC)) // TaskFunc jobs need no engine
 	if err != nil {
 		panic(err)
 	}
-	err = s.Add(cron.Job{Name: "hello", Schedule: "@every 1s", Task: cron.TaskFunc(
+	err = s.Add(cron.Job{Name: "hello", Schedule: "@hourly", Overlap: cron.Allow, Task: cron.TaskFunc(
 		func(ctx context.Context, _ cron.Engine, stdout, _ io.Writer) (int, error) {
 			fmt.Fprintln(stdout, "hello from cron")
 			return 0, nil
@@ -39,13 +73,28 @@ func ExampleScheduler() {
 	if err != nil {
 		panic(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	defer cancel()
-	s.Run(ctx) // until ctx ends
+	ctx, cancel := context.WithCancel(context.Background())
+	events := s.Events(ctx) // subscribed now, before the first run
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	finished := 0
+	for ev := range events {
+		if ev.Kind == cron.RunDone || ev.Kind == cron.RunFailed {
+			if finished++; finished == 3 {
+				break
+			}
+		}
+	}
+	cancel()
+	<-done
 	h, _ := s.History("hello")
-	fmt.Printf("%s: %s, %q\n", h[0].Job, h[0].Status, h[0].Stdout)
+	for _, r := range h {
+		fmt.Printf("%s #%d due %s: %s, %q\n", r.Job, r.Seq, r.Scheduled.Format("15:04"), r.Status, r.Stdout)
+	}
 	// Output:
-	// hello: succeeded, "hello from cron\n"
+	// hello #1 due 01:00: succeeded, "hello from cron\n"
+	// hello #2 due 02:00: succeeded, "hello from cron\n"
+	// hello #3 due 03:00: succeeded, "hello from cron\n"
 }
 
 func ExampleJobFromContainerLabels() {
@@ -100,7 +149,7 @@ func ExampleContainer() {
 	if err != nil {
 		panic(err)
 	}
-	c, err := cron.Container(ctx, cli, cron.CronTab{Name: "stamper", Tasks: []cron.CronEntry{
+	c, err := cron.Container(ctx, cli, cron.Tab{Name: "stamper", Tasks: []cron.Entry{
 		{Name: "stamp", Schedule: "* * * * *", Script: "date >> /data/stamps"},
 	}})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/internal/shellwords"
 	"github.com/moby/moby/api/types/mount"
 	"gopkg.in/yaml.v3"
 )
@@ -53,8 +54,8 @@ type FileJob struct {
 // FileContainer describes a ContainerTask.
 type FileContainer struct {
 	Image       string   `yaml:"image"`
-	Command     []string `yaml:"command"`
-	Entrypoint  []string `yaml:"entrypoint"`
+	Command     Words    `yaml:"command"`
+	Entrypoint  Words    `yaml:"entrypoint"`
 	Env         []string `yaml:"env"`
 	User        string   `yaml:"user"`
 	WorkingDir  string   `yaml:"working_dir"`
@@ -64,11 +65,32 @@ type FileContainer struct {
 	Keep        bool     `yaml:"keep"`
 }
 
+// Words is a command line in a cron file: a list of words, or a string split into words with
+// the Docker CLI's rules (internal/shellwords: quotes group, operators such as && are words;
+// nothing is run by a shell unless the words say so).
+type Words []string
+
+// UnmarshalYAML accepts a sequence of strings or one string.
+func (w *Words) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		var list []string
+		err := n.Decode(&list)
+		*w = list
+		return err
+	}
+	words, err := shellwords.Split(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q: %w", n.Line, n.Value, err)
+	}
+	*w = words
+	return nil
+}
+
 // FileExec describes an ExecTask.
 type FileExec struct {
 	Container  string   `yaml:"container"`
 	Label      string   `yaml:"label"`
-	Command    []string `yaml:"command"`
+	Command    Words    `yaml:"command"`
 	Env        []string `yaml:"env"`
 	User       string   `yaml:"user"`
 	WorkingDir string   `yaml:"working_dir"`
@@ -157,7 +179,7 @@ func (c *FileContainer) task(path string, p *berth.Problems) *ContainerTask {
 	for i, v := range c.Volumes {
 		m, err := parseVolume(v)
 		if err != nil {
-			p.Add(fmt.Sprintf("%s/volumes/%d", path, i), "%q: %v; accepted: VOLUME:/target[:ro] or /host/path:/target[:ro]", v, err)
+			p.Add(fmt.Sprintf("%s/volumes[%d]", path, i), "%q: %v; accepted: VOLUME:/target[:ro] or /host/path:/target[:ro]", v, err)
 			continue
 		}
 		t.Mounts = append(t.Mounts, m)

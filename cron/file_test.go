@@ -58,7 +58,7 @@ jobs:
     overlap: maybe
 `))
 	for _, want := range []string{
-		"cron/jobs/a/schedule", "cron/jobs/a/timeout", "cron/jobs/a/container/volumes/0", "cron/jobs/a/task: 2 of container",
+		"cron/jobs/a/schedule", "cron/jobs/a/timeout", "cron/jobs/a/container/volumes[0]", "cron/jobs/a/task: 2 of container",
 		"cron/jobs/#2/schedule", "cron/jobs/#2/overlap", "cron/jobs/#2/task: missing",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -84,4 +84,20 @@ func FuzzParseFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A command written as a string is split with the Docker CLI's shell-word rules: operators
+// stay words (the exec gets them; a shell would need sh -c).
+func TestParseFileCommandString(t *testing.T) {
+	jobs, err := ParseFile([]byte("jobs:\n  - name: s\n    schedule: \"@daily\"\n    container:\n      image: busybox:latest\n      entrypoint: /bin/sh -c\n      command: 'echo \"a b\" && date'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jobs[0].Task.(*ContainerTask)
+	if strings.Join(c.Entrypoint, "|") != "/bin/sh|-c" || strings.Join(c.Cmd, "|") != "echo|a b|&&|date" {
+		t.Errorf("entrypoint %q command %q", c.Entrypoint, c.Cmd)
+	}
+	if _, err := ParseFile([]byte("jobs:\n  - name: s\n    schedule: \"@daily\"\n    exec: {container: web, command: 'echo \"open'}\n")); err == nil {
+		t.Error("an unterminated quote was accepted")
+	}
 }

@@ -19,11 +19,11 @@ import (
 
 // Labels that declare jobs on containers and services (WithLabels).
 const (
-	LabelSchedule = "berth.cron.schedule" // required: a cron expression
-	LabelCommand  = "berth.cron.command"  // containers: the command, run with sh -c in the container
-	LabelOverlap  = "berth.cron.overlap"  // skip (default), allow, replace
-	LabelTimeout  = "berth.cron.timeout"  // a Go duration such as 30s or 5m
-	LabelReplicas = "berth.cron.replicas" // replicated services: tasks per run (1 by default)
+	LabelSchedule = berth.LabelPrefix + "cron.schedule" // required: a cron expression
+	LabelCommand  = berth.LabelPrefix + "cron.command"  // containers: the command, run with sh -c in the container
+	LabelOverlap  = berth.LabelPrefix + "cron.overlap"  // skip (default), allow, replace
+	LabelTimeout  = berth.LabelPrefix + "cron.timeout"  // a Go duration such as 30s or 5m
+	LabelReplicas = berth.LabelPrefix + "cron.replicas" // replicated services: tasks per run (1 by default)
 
 	// The labels of crazy-max/swarm-cronjob, understood on services.
 	SwarmCronjobEnable      = "swarm.cronjob.enable"       // true to schedule the service
@@ -84,7 +84,7 @@ func JobFromContainerLabels(name, id string, labels map[string]string) (job Job,
 	}
 	job.Task = &ExecTask{Container: id, Cmd: []string{"sh", "-c", cmd}}
 	common(&job, labels, path, &p, true)
-	unknown(labels, "berth.cron.", []string{LabelSchedule, LabelCommand, LabelOverlap, LabelTimeout}, path, &p)
+	unknown(labels, berth.LabelPrefix+"cron.", []string{LabelSchedule, LabelCommand, LabelOverlap, LabelTimeout}, path, &p)
 	return finish(job, &p, LabelSchedule)
 }
 
@@ -106,7 +106,7 @@ func JobFromServiceLabels(svc swarm.Service) (job Job, ok bool, err error) {
 		job.Schedule = labels[LabelSchedule]
 		common(&job, labels, path, &p, true)
 		task.Replicas = replicas(labels, LabelReplicas, path, &p)
-		unknown(labels, "berth.cron.", []string{LabelSchedule, LabelOverlap, LabelTimeout, LabelReplicas}, path, &p)
+		unknown(labels, berth.LabelPrefix+"cron.", []string{LabelSchedule, LabelOverlap, LabelTimeout, LabelReplicas}, path, &p)
 		return finish(job, &p, LabelSchedule)
 	}
 	on, err := strconv.ParseBool(enable)

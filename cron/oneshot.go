@@ -1,20 +1,19 @@
 package cron
 
 import (
-	"archive/tar"
 	"bytes"
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/berthdev/berth"
-	"github.com/berthdev/berth/internal/fixtures"
+	"github.com/berthdev/berth/image"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
@@ -29,17 +28,16 @@ type ContainerEngine interface {
 	client.ImageBuildAPIClient
 }
 
-// CronTab is the one-container cron pattern: one container whose only process is a cron daemon
+// Tab is the one-container cron pattern: one container whose only process is a cron daemon
 // in the foreground (busybox `crond -f`) with a crontab and task scripts, every task's output
 // appended to one log file.
-type CronTab struct {
+type Tab struct {
 	// Name is the container's name (required).
 	Name string
 	// Tasks are the crontab's entries (at least one).
-	Tasks []CronEntry
-	// Base is the image to build from: one with busybox crond and sh. Empty means the berth
-	// busybox fixture when the engine has it, busybox:latest otherwise. The build never pulls
-	// a base image the engine already has.
+	Tasks []Entry
+	// Base is the image to build from: one with busybox crond and sh; DefaultBase when empty.
+	// The build never pulls a base image the engine already has.
 	Base string
 	// Image is the tag of the built image ("berth-cron/NAME:latest" when empty).
 	Image string
@@ -51,13 +49,16 @@ type CronTab struct {
 	Labels map[string]string
 }
 
-// CronEntry is one crontab line: a five-field schedule (minute resolution, no CRON_TZ, no
+// Entry is one crontab line: a five-field schedule (minute resolution, no CRON_TZ, no
 // @every: what busybox crond understands) and a shell script saved as /etc/cron.tasks/NAME.
-type CronEntry struct {
+type Entry struct {
 	Name     string // letters, digits, _ and -
 	Schedule string // e.g. "*/5 * * * *"
 	Script   string // sh script body; "#!/bin/sh" is added when missing
 }
+
+// DefaultBase is the image a Tab builds from when its Base is empty.
+const DefaultBase = "busybox:latest"
 
 // LogPath is where, inside the container, the tasks' output is appended (each line prefixed
 // by nothing: the scripts write what they write).
@@ -67,7 +68,7 @@ var taskName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 var fiveFields = regexp.MustCompile(`^\S+\s+\S+\s+\S+\s+\S+\s+\S+$`)
 
 // validate checks c and returns all problems under "cron/container/NAME".
-func (c CronTab) validate() error {
+func (c Tab) validate() error {
 	var p berth.Problems
 	path := "cron/container/" + c.Name
 	if !jobName.MatchString(c.Name) || strings.Contains(c.Name, "/") {
@@ -78,7 +79,7 @@ func (c CronTab) validate() error {
 	}
 	seen := map[string]bool{}
 	for i, t := range c.Tasks {
-		tp := fmt.Sprintf("%s/tasks/%d", path, i)
+		tp := fmt.Sprintf("%s/tasks[%d]", path, i)
 		if !taskName.MatchString(t.Name) || seen[t.Name] {
 			p.Add(tp+"/name", "%q is not a unique task name: want letters, digits, _ and -", t.Name)
 		}
@@ -94,7 +95,7 @@ func (c CronTab) validate() error {
 }
 
 // crontab returns the crontab and the build context's files.
-func (c CronTab) files(base string) map[string][]byte {
+func (c Tab) files(base string) map[string][]byte {
 	var tab strings.Builder
 	files := map[string][]byte{}
 	for _, t := range c.Tasks {
@@ -116,8 +117,8 @@ CMD ["sh", "-c", "mkdir -p %s && touch %s && exec crond -f -l 8 -c /etc/crontabs
 
 func pathDir(p string) string { return p[:strings.LastIndex(p, "/")] }
 
-// CronContainer is a running one-container cron.
-type CronContainer struct {
+// Daemon is a running one-container cron.
+type Daemon struct {
 	ID    string
 	Name  string
 	Image string
@@ -126,17 +127,11 @@ type CronContainer struct {
 
 // Container builds the image of c (through the Engine API, from c.Base) and runs it detached.
 // Remove stops and removes the container and the image.
-func Container(ctx context.Context, eng ContainerEngine, c CronTab) (*CronContainer, error) {
+func Container(ctx context.Context, eng ContainerEngine, c Tab) (*Daemon, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	base := c.Base
-	if base == "" {
-		var err error
-		if base, err = fixtures.Busybox.Resolve(ctx, eng); err != nil {
-			return nil, fmt.Errorf("cron: resolve the busybox image: %w", err)
-		}
-	}
+	base := cmp.Or(c.Base, DefaultBase)
 	img := c.Image
 	if img == "" {
 		img = "berth-cron/" + strings.ToLower(c.Name) + ":latest"
@@ -144,7 +139,7 @@ func Container(ctx context.Context, eng ContainerEngine, c CronTab) (*CronContai
 	if err := build(ctx, eng, img, c.files(base)); err != nil {
 		return nil, err
 	}
-	cc := &CronContainer{Name: c.Name, Image: img, eng: eng}
+	cc := &Daemon{Name: c.Name, Image: img, eng: eng}
 	created, err := eng.ContainerCreate(ctx, client.ContainerCreateOptions{Name: c.Name,
 		Config:     &container.Config{Image: img, Env: c.Env, Labels: c.Labels},
 		HostConfig: &container.HostConfig{Mounts: c.Mounts}})
@@ -160,61 +155,26 @@ func Container(ctx context.Context, eng ContainerEngine, c CronTab) (*CronContai
 	return cc, nil
 }
 
-// build builds tag from the files with the classic builder, without pulling.
+// build builds tag from the files with image.Build (the classic builder, no pull); the task
+// scripts are executable.
 func build(ctx context.Context, eng ContainerEngine, tag string, files map[string][]byte) error {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		mode := int64(0o644)
+	var src image.Files
+	for _, n := range slices.Sorted(maps.Keys(files)) {
+		mode := fs.FileMode(0o644)
 		if strings.HasPrefix(n, "tasks/") {
 			mode = 0o755
 		}
-		hdr := &tar.Header{Name: n, Mode: mode, Size: int64(len(files[n])), ModTime: time.Unix(0, 0)}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		tw.Write(files[n])
+		src = append(src, image.File{Name: n, Mode: mode, Data: files[n]})
 	}
-	if err := tw.Close(); err != nil {
-		return err
+	if _, err := image.Wait(image.Build(ctx, eng, src, image.BuildOptions{Tags: []string{tag}})); err != nil {
+		return fmt.Errorf("cron: %w", err)
 	}
-	res, err := eng.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
-	if err != nil {
-		return fmt.Errorf("cron: build %s: %w", tag, err)
-	}
-	defer res.Body.Close()
-	return buildError(res.Body, tag)
-}
-
-// buildError reads a build's JSON message stream and returns the error it reports.
-func buildError(r io.Reader, tag string) error {
-	dec := json.NewDecoder(r)
-	var out strings.Builder
-	for {
-		var m struct {
-			Stream string `json:"stream"`
-			Error  string `json:"error"`
-		}
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("cron: build %s: %w", tag, err)
-		}
-		out.WriteString(m.Stream)
-		if m.Error != "" {
-			return fmt.Errorf("cron: build %s: %s\n%s", tag, m.Error, out.String())
-		}
-	}
+	return nil
 }
 
 // Log returns the tasks' output collected so far (the log file, read with an exec, as
 // `docker exec NAME cat LOG` would).
-func (c *CronContainer) Log(ctx context.Context) (string, error) {
+func (c *Daemon) Log(ctx context.Context) (string, error) {
 	var stdout, stderr bytes.Buffer
 	code, err := execIn(ctx, c.eng, c.ID, client.ExecCreateOptions{Cmd: []string{"cat", LogPath}, AttachStdout: true, AttachStderr: true}, &stdout, &stderr)
 	if err != nil {
@@ -226,8 +186,8 @@ func (c *CronContainer) Log(ctx context.Context) (string, error) {
 	return stdout.String(), nil
 }
 
-// DaemonLog returns what crond itself logged (its container logs).
-func (c *CronContainer) DaemonLog(ctx context.Context) (string, error) {
+// CrondLog returns what crond itself logged (its container logs).
+func (c *Daemon) CrondLog(ctx context.Context) (string, error) {
 	logs, err := c.eng.ContainerLogs(ctx, c.ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
 	if err != nil {
 		return "", err
@@ -239,7 +199,7 @@ func (c *CronContainer) DaemonLog(ctx context.Context) (string, error) {
 }
 
 // Remove removes the container (stopping it) and the image built for it.
-func (c *CronContainer) Remove(ctx context.Context) error {
+func (c *Daemon) Remove(ctx context.Context) error {
 	var errs []error
 	if c.ID != "" {
 		if _, err := c.eng.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
@@ -250,7 +210,7 @@ func (c *CronContainer) Remove(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (c *CronContainer) removeImage(ctx context.Context) error {
+func (c *Daemon) removeImage(ctx context.Context) error {
 	_, err := c.eng.ImageRemove(ctx, c.Image, client.ImageRemoveOptions{PruneChildren: true})
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
@@ -18,9 +19,10 @@ func TestCronContainer(t *testing.T) {
 	name := testenv.Name(t, "crond")
 	vol := testenv.Name(t, "crondata")
 	t.Cleanup(func() { cli.VolumeRemove(context.Background(), vol, client.VolumeRemoveOptions{Force: true}) })
-	c, err := Container(ctx, cli, CronTab{
+	c, err := Container(ctx, cli, Tab{
 		Name: name,
-		Tasks: []CronEntry{
+		Base: testenv.Image(t, cli, fixtures.Busybox),
+		Tasks: []Entry{
 			{Name: "stamp", Schedule: "* * * * *", Script: `echo "stamp $(date +%s) $GREETING"; date >> /data/stamps`},
 			{Name: "fails", Schedule: "* * * * *", Script: "echo fails-to-stderr >&2; exit 1"},
 		},
@@ -42,7 +44,7 @@ func TestCronContainer(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			d, _ := c.DaemonLog(ctx)
+			d, _ := c.CrondLog(ctx)
 			t.Fatalf("no task output after 75s; log %q; crond: %s", log, d)
 		}
 	}
@@ -58,11 +60,11 @@ func TestCronContainer(t *testing.T) {
 }
 
 func TestCronContainerValidation(t *testing.T) {
-	_, err := Container(context.Background(), nil, CronTab{Name: "x", Tasks: []CronEntry{
+	_, err := Container(context.Background(), nil, Tab{Name: "x", Tasks: []Entry{
 		{Name: "a", Schedule: "@every 5s", Script: "true"},
 		{Name: "a", Schedule: "61 * * * *", Script: ""},
 	}})
-	for _, want := range []string{"cron/container/x/tasks/0/schedule", "busybox crond accepts five fields", "tasks/1/name", "tasks/1/schedule", "tasks/1/script"} {
+	for _, want := range []string{"cron/container/x/tasks[0]/schedule", "busybox crond accepts five fields", "tasks[1]/name", "tasks[1]/schedule", "tasks[1]/script"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %q", err, want)
 		}

@@ -32,7 +32,7 @@ trap cleanup EXIT
 go build -o "$berth" ./cmd/berth
 
 echo "== populating $vol: $SMALL_FILES small files + large files, about $SIZE_MB MiB"
-docker volume create --label dev.berth.bench=1 "$vol" >/dev/null
+docker volume create --label berth.bench=1 "$vol" >/dev/null
 docker create --name "$dc" --network none -v "$vol":/data "$BUSYBOX" true >/dev/null
 large=$(( (SIZE_MB - SMALL_FILES * 10 / 1024) / 3 ))
 docker run --rm --network none --volumes-from "$dc" "$BUSYBOX" sh -c "

@@ -20,10 +20,13 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Source is a build context: the files the Dockerfile's COPY and ADD see.
+// Source is a build context: the files the Dockerfile's COPY and ADD see. Files and Dir are
+// the two berth provides; any other type can be one (an archive already on disk, files
+// generated on the fly), Build streams what it writes to the engine.
 type Source interface {
-	// writeTar writes the context as a tar stream.
-	writeTar(w io.Writer) error
+	// WriteTar writes the context as an uncompressed tar stream to w, the Dockerfile
+	// included, and returns the first error. Build calls it once, from its own goroutine.
+	WriteTar(w io.Writer) error
 }
 
 // File is one file of an in-memory build context.
@@ -36,7 +39,7 @@ type File struct {
 // Files is an in-memory build context.
 type Files []File
 
-func (fs Files) writeTar(w io.Writer) error {
+func (fs Files) WriteTar(w io.Writer) error {
 	tw := tar.NewWriter(w)
 	epoch := time.Unix(0, 0)
 	for _, f := range fs {
@@ -59,7 +62,7 @@ func (fs Files) writeTar(w io.Writer) error {
 // .dockerignore are not excluded: keep build directories small.
 type Dir string
 
-func (d Dir) writeTar(w io.Writer) error {
+func (d Dir) WriteTar(w io.Writer) error {
 	tw := tar.NewWriter(w)
 	err := filepath.WalkDir(string(d), func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
@@ -113,6 +116,7 @@ type BuildOptions struct {
 	NoCache    bool
 	Pull       bool // always try to pull newer base images (never set it on a machine without Docker Hub)
 	Target     string
+	Platform   string // "os/arch[/variant]" to build for; empty for the engine's own
 }
 
 // Build builds an image from src with the engine's builder and yields its progress. The last
@@ -122,13 +126,17 @@ func Build(ctx context.Context, cli client.ImageBuildAPIClient, src Source, opts
 	if err := opts.validate(); err != nil {
 		return failed(err)
 	}
+	plat, err := platforms(opts.Platform)
+	if err != nil {
+		return failed(err)
+	}
 	return func(yield func(Event, error) bool) {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(src.writeTar(pw)) }()
+		go func() { pw.CloseWithError(src.WriteTar(pw)) }()
 		defer pr.Close()
 		res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{
 			Tags: opts.Tags, Dockerfile: opts.Dockerfile, BuildArgs: opts.BuildArgs, Labels: opts.Labels,
-			NoCache: opts.NoCache, PullParent: opts.Pull, Target: opts.Target,
+			NoCache: opts.NoCache, PullParent: opts.Pull, Target: opts.Target, Platforms: plat,
 			Remove: true, ForceRemove: true, Version: build.BuilderV1,
 		})
 		op := strings.TrimSpace("build " + strings.Join(opts.Tags, ", "))

@@ -2,13 +2,13 @@ package image
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
 	"strings"
 	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/internal/msgstream"
@@ -68,6 +68,24 @@ func Inspect(ctx context.Context, cli client.ImageAPIClient, ref string) (Info, 
 	return info, nil
 }
 
+// FirstPresent returns the first of refs that the engine has, without pulling anything: a
+// program that ships its own build of an image ("berth-fixtures/busybox:local") names it before
+// the public one ("busybox:latest"). With none present the error names every reference and
+// cerrdefs.IsNotFound is true for it.
+func FirstPresent(ctx context.Context, cli client.ImageAPIClient, refs ...string) (string, error) {
+	for _, ref := range refs {
+		_, err := cli.ImageInspect(ctx, ref)
+		switch {
+		case err == nil:
+			return ref, nil
+		case !cerrdefs.IsNotFound(err):
+			return "", fmt.Errorf("inspect image %s: %w", ref, err)
+		}
+	}
+	return "", fmt.Errorf("none of the images %s is on the engine (nothing is pulled: load or build one first): %w",
+		strings.Join(refs, ", "), cerrdefs.ErrNotFound)
+}
+
 // Tag gives the image source the additional reference target.
 func Tag(ctx context.Context, cli client.ImageAPIClient, source, target string) error {
 	if _, err := ParseReference(target); err != nil {
@@ -100,6 +118,8 @@ type ImportOptions struct {
 	// "CMD ...", "ENV K=V", "LABEL k=v", "WORKDIR /", "EXPOSE 80", "USER 1000", "VOLUME /data".
 	Changes []string
 	Message string
+	// Platform is the imported image's "os/arch[/variant]"; empty for the engine's own.
+	Platform string
 }
 
 // Import creates the image ref from a root file system given as a tar stream (no base image,
@@ -108,8 +128,15 @@ func Import(ctx context.Context, cli client.ImageAPIClient, rootfs io.Reader, re
 	if _, err := ParseReference(ref); err != nil {
 		return "", err
 	}
-	res, err := cli.ImageImport(ctx, client.ImageImportSource{Source: rootfs, SourceName: "-"}, ref,
-		client.ImageImportOptions{Changes: opts.Changes, Message: opts.Message})
+	plat, err := platforms(opts.Platform)
+	if err != nil {
+		return "", err
+	}
+	iopts := client.ImageImportOptions{Changes: opts.Changes, Message: opts.Message}
+	if len(plat) == 1 {
+		iopts.Platform = plat[0]
+	}
+	res, err := cli.ImageImport(ctx, client.ImageImportSource{Source: rootfs, SourceName: "-"}, ref, iopts)
 	op := "import " + ref
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
@@ -165,17 +192,13 @@ func Load(ctx context.Context, cli client.ImageAPIClient, r io.Reader) ([]string
 // Auth is the registry credential of a push or pull.
 type Auth = registry.AuthConfig
 
-// encodeAuth encodes a credential as the X-Registry-Auth header wants it; no credential is
-// sent as "{}", as the Docker CLI does (the engine refuses a push without the header).
+// encodeAuth encodes a credential with berth.EncodeAuth; no credential is sent as "{}", as
+// the Docker CLI does (the engine refuses a push without the header).
 func encodeAuth(a *Auth) (string, error) {
 	if a == nil {
 		a = &Auth{}
 	}
-	b, err := json.Marshal(a)
-	if err != nil {
-		return "", err
-	}
-	return base64.URLEncoding.EncodeToString(b), nil
+	return berth.EncodeAuth(a)
 }
 
 // PushOptions says how to push.
@@ -213,6 +236,8 @@ func Push(ctx context.Context, cli client.ImageAPIClient, ref string, opts PushO
 type PullOptions struct {
 	Auth     *Auth
 	Platform string // "os/arch[/variant]"; empty for the engine's own
+	// AllTags pulls every tag of ref's repository (`docker pull --all-tags`); ref has no tag.
+	AllTags bool
 }
 
 // platforms parses "os/arch[/variant]".
@@ -247,7 +272,7 @@ func Pull(ctx context.Context, cli client.ImageAPIClient, ref string, opts PullO
 	}
 	return func(yield func(Event, error) bool) {
 		op := "pull " + ref
-		res, err := cli.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth, Platforms: pl})
+		res, err := cli.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth, Platforms: pl, All: opts.AllTags})
 		if err != nil {
 			yield(Event{}, fmt.Errorf("%s: %w", op, err))
 			return

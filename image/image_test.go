@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -208,4 +209,21 @@ func rootfs(t *testing.T, files map[string]string) *bytes.Buffer {
 	}
 	tw.Close()
 	return &buf
+}
+
+// FirstPresent skips a missing reference, takes the first present one and names them all when
+// none is there; nothing is pulled.
+func TestFirstPresent(t *testing.T) {
+	cli := testenv.Engine(t)
+	ctx := testenv.Context(t, time.Minute)
+	busybox := testenv.Image(t, cli, fixtures.Busybox)
+	missing := "berth-test/" + testenv.Name(t, "missing") + ":none"
+	got, err := image.FirstPresent(ctx, cli, missing, busybox, "busybox:never")
+	if err != nil || got != busybox {
+		t.Fatalf("FirstPresent = %q, %v; want %q", got, err, busybox)
+	}
+	_, err = image.FirstPresent(ctx, cli, missing, missing+"2")
+	if !cerrdefs.IsNotFound(err) || !strings.Contains(fmt.Sprint(err), missing+"2") {
+		t.Fatalf("FirstPresent of missing images: %v; want not found naming them", err)
+	}
 }

@@ -46,7 +46,8 @@ type Result struct {
 }
 
 // Wait consumes events until the end and returns the image ID and digest they carried, or the
-// first error, wrapped with op (e.g. "push 127.0.0.1:5000/echo:1").
+// first error as the stream gave it: Build, Push and Pull already name the operation in it
+// (e.g. "push 127.0.0.1:5000/echo:1: ...").
 func Wait(events iter.Seq2[Event, error]) (Result, error) {
 	var r Result
 	for ev, err := range events {

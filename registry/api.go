@@ -157,7 +157,7 @@ func (a *API) getJSON(ctx context.Context, path string, v any, repository, tag s
 	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
 		return "", fmt.Errorf("registry at %s: GET %s: %w", a.BaseURL, path, err)
 	}
-	return nextPage(res.Header.Get("Link")), nil
+	return nextPage(path, res.Header.Get("Link")), nil
 }
 
 // check turns a registry error response into a typed error.
@@ -186,14 +186,20 @@ func (a *API) check(res *http.Response, repository, tag string) error {
 }
 
 // nextPage extracts the path from a Link header like `</v2/_catalog?last=x&n=2>; rel="next"`.
-func nextPage(link string) string {
+// A relative reference is resolved against the path requested, as RFC 8288 says.
+func nextPage(requested, link string) string {
 	start, end := strings.Index(link, "<"), strings.Index(link, ">")
 	if start < 0 || end < start || !strings.Contains(link, `rel="next"`) {
 		return ""
 	}
 	u, err := url.Parse(link[start+1 : end])
-	if err != nil {
+	base, berr := url.Parse(requested)
+	if err != nil || berr != nil {
 		return ""
 	}
-	return u.RequestURI()
+	next := base.ResolveReference(u)
+	if next.Opaque != "" { // "scheme:opaque" has no path to follow
+		return ""
+	}
+	return next.RequestURI()
 }

@@ -28,7 +28,7 @@ import (
 const DefaultImage = "registry:2"
 
 // Label marks every container and volume Start creates; its value is the registry's name.
-const Label = "berth.registry"
+const Label = berth.LabelPrefix + "registry"
 
 // containerPort is the port the registry listens on inside its container.
 const containerPort = 5000

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthdev/berth/swarm"
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/network"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 )
@@ -293,7 +294,7 @@ func (ap *applier) object(ctx context.Context, a Action) error {
 	switch {
 	case a.Kind == KindNetwork:
 		var r client.NetworkCreateResult
-		r, err = ap.cli.NetworkCreate(ctx, a.Name, *a.network)
+		r, err = ap.cli.NetworkCreate(ctx, a.Name, networkCreateOptions(*a.network))
 		id = r.ID
 	case a.Kind == KindSecret && a.Op == OpCreate:
 		var r client.SecretCreateResult
@@ -421,4 +422,15 @@ func removeObject(ctx context.Context, cli Client, r Ref, patience time.Duration
 		case <-time.After(200 * time.Millisecond): // still in use by tasks being shut down
 		}
 	}
+}
+// networkCreateOptions turns the compiled create request into the client's options; the client
+// sends the name on its own.
+func networkCreateOptions(r network.CreateRequest) client.NetworkCreateOptions {
+	o := client.NetworkCreateOptions{Driver: r.Driver, Scope: r.Scope, EnableIPv4: r.EnableIPv4, EnableIPv6: r.EnableIPv6,
+		IPAM: r.IPAM, Internal: r.Internal, Attachable: r.Attachable, Ingress: r.Ingress, ConfigOnly: r.ConfigOnly,
+		Options: r.Options, Labels: r.Labels}
+	if r.ConfigFrom != nil {
+		o.ConfigFrom = r.ConfigFrom.Network
+	}
+	return o
 }

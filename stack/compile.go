@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -13,7 +15,6 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	swarmapi "github.com/moby/moby/api/types/swarm"
-	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/versions"
 )
 
@@ -37,13 +38,15 @@ type ServiceSpec struct {
 }
 
 // NetworkSpec is a network the stack's services use. External networks are not created;
-// Deploy checks that they exist. Options.Driver is empty when the stack names none (Deploy
-// then uses overlay, as the Docker CLI does).
+// Deploy checks that they exist. Options is the Engine API's create request (an API type, not
+// the client's options, so that the compiled Spec marshals the same across client versions);
+// its Driver is empty when the stack names none (Deploy then uses overlay, as the Docker CLI
+// does).
 type NetworkSpec struct {
-	Key      string                      `json:"key"`
-	Name     string                      `json:"name"`
-	External bool                        `json:"external,omitempty"`
-	Options  client.NetworkCreateOptions `json:"options"`
+	Key      string                `json:"key"`
+	Name     string                `json:"name"`
+	External bool                  `json:"external,omitempty"`
+	Options  network.CreateRequest `json:"options"`
 }
 
 // VolumeSpec is a named volume of the stack: swarm creates it on the nodes from the mounts'
@@ -63,6 +66,35 @@ type SecretSpec struct {
 	External bool                `json:"external,omitempty"`
 	File     string              `json:"file,omitempty"`
 	Spec     swarmapi.SecretSpec `json:"spec"`
+}
+
+// MarshalJSON writes the secret with its data as Redacted: a compiled stack's JSON is for
+// reading (stack config --format json, plans), and berth never prints a secret's data.
+func (s SecretSpec) MarshalJSON() ([]byte, error) {
+	type plain SecretSpec
+	type redactedSpec struct {
+		plain
+		Spec any `json:"spec"`
+	}
+	spec := s.Spec
+	if len(spec.Data) == 0 {
+		return json.Marshal(redactedSpec{plain(s), spec})
+	}
+	spec.Data = nil
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	m["Data"] = Redacted
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // "<redacted>", not "\u003credacted\u003e"
+	err = enc.Encode(redactedSpec{plain(s), m})
+	return bytes.TrimSpace(b.Bytes()), err
 }
 
 // ConfigSpec is a config of the stack. When File is set, Deploy reads the data from it.
@@ -94,6 +126,7 @@ func (s *Stack) CompileFor(apiVersion string) (*Spec, error) {
 		svcSpec, err := svc.CompileAt(s.path("services", svc.Name()))
 		ss, ok := c.service(svc.Name(), svcSpec, err, used)
 		if ok {
+			c.checkService(s.path("services", svc.Name()), ss.Spec)
 			c.checkVersion(svc.Name(), ss.Spec, apiVersion)
 			spec.Services = append(spec.Services, ss)
 		}
@@ -299,7 +332,7 @@ func (c *compiler) networks(used map[string]bool) []NetworkSpec {
 		}
 		ns := NetworkSpec{Key: key, Name: c.stack.networkName(key, n), External: n.external}
 		if !n.external {
-			ns.Options = c.networkOptions(n)
+			ns.Options = c.networkOptions(ns.Name, n)
 		}
 		out = append(out, ns)
 	}
@@ -307,8 +340,9 @@ func (c *compiler) networks(used map[string]bool) []NetworkSpec {
 	return out
 }
 
-func (c *compiler) networkOptions(n *Network) client.NetworkCreateOptions {
-	o := client.NetworkCreateOptions{
+func (c *compiler) networkOptions(name string, n *Network) network.CreateRequest {
+	o := network.CreateRequest{
+		Name:       name,
 		Labels:     c.stack.addLabel(n.labels),
 		Driver:     n.driver,
 		Options:    maps.Clone(n.driverOpts),
@@ -362,6 +396,8 @@ func (c *compiler) secrets() []SecretSpec {
 		}
 		ss := SecretSpec{Key: key, External: x.external, Spec: swarmapi.SecretSpec{Annotations: ann}}
 		if !x.external {
+			c.checkObjectName(c.stack.path("secrets", key), "secret", ann.Name)
+			c.checkObjectSize(c.stack.path("secrets", key), "secret", x.data, maxSecretBytes)
 			ss.File = x.file
 			ss.Spec.Data = slices.Clone(x.data)
 			if x.driver != "" {
@@ -387,6 +423,8 @@ func (c *compiler) configs() []ConfigSpec {
 		}
 		cs := ConfigSpec{Key: key, External: x.external, Spec: swarmapi.ConfigSpec{Annotations: ann}}
 		if !x.external {
+			c.checkObjectName(c.stack.path("configs", key), "config", ann.Name)
+			c.checkObjectSize(c.stack.path("configs", key), "config", x.data, maxConfigBytes)
 			cs.File = x.file
 			cs.Spec.Data = slices.Clone(x.data)
 			if x.templateDriver != "" {
@@ -399,7 +437,7 @@ func (c *compiler) configs() []ConfigSpec {
 }
 
 // minVersions names fields that need a newer API than 1.41 or older engines, with the
-// version that brought them.
+// version that brought them (the Engine API's version history).
 var minVersions = []struct {
 	path, version string
 	set           func(swarmapi.ServiceSpec) bool
@@ -409,6 +447,13 @@ var minVersions = []struct {
 		return h != nil && h.StartInterval != 0
 	}},
 	{"oom_score_adj", "1.46", func(s swarmapi.ServiceSpec) bool { return s.TaskTemplate.ContainerSpec.OomScoreAdj != 0 }},
+	{"volumes/volume/subpath", "1.45", anyMount(func(m mount.Mount) bool { return m.VolumeOptions != nil && m.VolumeOptions.Subpath != "" })},
+	{"volumes/tmpfs/options", "1.46", anyMount(func(m mount.Mount) bool { return m.TmpfsOptions != nil && len(m.TmpfsOptions.Options) > 0 })},
+	{"volumes/type (cluster)", "1.42", anyMount(func(m mount.Mount) bool { return m.Type == mount.TypeCluster })},
+	{"volumes/bind/create_host_path", "1.42", anyMount(func(m mount.Mount) bool { return m.BindOptions != nil && m.BindOptions.CreateMountpoint })},
+	{"volumes/bind/read_only_non_recursive", "1.44", anyMount(func(m mount.Mount) bool {
+		return m.BindOptions != nil && (m.BindOptions.ReadOnlyNonRecursive || m.BindOptions.ReadOnlyForceRecursive)
+	})},
 	{"cap_add", "1.41", func(s swarmapi.ServiceSpec) bool { return len(s.TaskTemplate.ContainerSpec.CapabilityAdd) > 0 }},
 	{"cap_drop", "1.41", func(s swarmapi.ServiceSpec) bool { return len(s.TaskTemplate.ContainerSpec.CapabilityDrop) > 0 }},
 	{"ulimits", "1.41", func(s swarmapi.ServiceSpec) bool { return len(s.TaskTemplate.ContainerSpec.Ulimits) > 0 }},
@@ -424,13 +469,34 @@ var minVersions = []struct {
 	}},
 }
 
+func anyMount(f func(mount.Mount) bool) func(swarmapi.ServiceSpec) bool {
+	return func(s swarmapi.ServiceSpec) bool { return slices.ContainsFunc(s.TaskTemplate.ContainerSpec.Mounts, f) }
+}
+
 func (c *compiler) checkVersion(key string, spec swarmapi.ServiceSpec, apiVersion string) {
+	versionProblems(&c.problems, c.stack.path("services", key), spec, apiVersion)
+}
+
+// versionProblems adds a problem for each field of spec that API version apiVersion cannot
+// carry (an engine of that version would drop it silently). An empty version checks nothing.
+func versionProblems(p *berth.Problems, base string, spec swarmapi.ServiceSpec, apiVersion string) {
 	if apiVersion == "" {
 		return
 	}
 	for _, mv := range minVersions {
 		if versions.LessThan(apiVersion, mv.version) && mv.set(spec) {
-			c.problems.Add(c.stack.path("services", key, mv.path), "needs Engine API %s or newer; the engine speaks %s", mv.version, apiVersion)
+			p.Add(base+"/"+mv.path, "needs Engine API %s or newer; the engine speaks %s", mv.version, apiVersion)
 		}
 	}
+}
+
+// CheckAPI reports, as *berth.ValidationError values, every field of the compiled stack that
+// an engine speaking API version apiVersion cannot carry, naming the field and both versions.
+// Plan runs it with the client's negotiated version before it reads or writes anything.
+func (spec *Spec) CheckAPI(apiVersion string) error {
+	var p berth.Problems
+	for _, s := range spec.Services {
+		versionProblems(&p, "stack/"+spec.Stack+"/services/"+s.Key, s.Spec, apiVersion)
+	}
+	return p.Err()
 }

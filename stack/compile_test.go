@@ -72,9 +72,7 @@ func specJSON(t *testing.T, spec *stack.Spec) []byte {
 
 func TestGoldenCompose(t *testing.T) {
 	t.Setenv("BERTH_CONF_PREFIX", "golden")
-	files, _ := filepath.Glob("testdata/conformance/*.yml")
-	more, _ := filepath.Glob("testdata/compose/*.yml")
-	for _, file := range append(files, more...) {
+	for _, file := range composeFiles(t, conformanceFiles) {
 		name := strings.TrimSuffix(filepath.Base(file), ".yml")
 		t.Run(name, func(t *testing.T) {
 			st, err := stack.Load(context.Background(), "demo", file)
@@ -139,9 +137,9 @@ func TestCompileDeterministic(t *testing.T) {
 
 func TestModifyRunsLastAndDoesNotAlias(t *testing.T) {
 	st := stack.New("m")
-	svc := st.Service("a").Image("127.0.0.1:5000/a:1").LimitMemory(10).
+	svc := st.Service("a").Image("127.0.0.1:5000/a:1").LimitMemory(10 << 20).
 		Modify(func(s *swarmapi.ServiceSpec) {
-			s.TaskTemplate.Resources.Limits.MemoryBytes = 20
+			s.TaskTemplate.Resources.Limits.MemoryBytes = 20 << 20
 			s.TaskTemplate.ContainerSpec.Groups = []string{"video"}
 		})
 	spec, err := st.Compile()
@@ -149,19 +147,19 @@ func TestModifyRunsLastAndDoesNotAlias(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := spec.Services[0].Spec
-	if cs.TaskTemplate.Resources.Limits.MemoryBytes != 20 || cs.TaskTemplate.ContainerSpec.Groups[0] != "video" {
+	if cs.TaskTemplate.Resources.Limits.MemoryBytes != 20<<20 || cs.TaskTemplate.ContainerSpec.Groups[0] != "video" {
 		t.Fatalf("Modify not applied: %+v", cs.TaskTemplate)
 	}
 	own, err := svc.Spec()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if own.TaskTemplate.Resources.Limits.MemoryBytes != 20 {
+	if own.TaskTemplate.Resources.Limits.MemoryBytes != 20<<20 {
 		t.Fatalf("Modify should apply to every compile, got %d", own.TaskTemplate.Resources.Limits.MemoryBytes)
 	}
-	spec.Services[0].Spec.TaskTemplate.Resources.Limits.MemoryBytes = 99
+	spec.Services[0].Spec.TaskTemplate.Resources.Limits.MemoryBytes = 99 << 20
 	again, _ := st.Compile()
-	if got := again.Services[0].Spec.TaskTemplate.Resources.Limits.MemoryBytes; got != 20 {
+	if got := again.Services[0].Spec.TaskTemplate.Resources.Limits.MemoryBytes; got != 20<<20 {
 		t.Fatalf("editing a compiled spec changed the builder: %d", got)
 	}
 }
@@ -325,7 +323,7 @@ func shopStack() *stack.Stack {
 		Network("front", "www").Network("back").
 		Port("80").Port("8080:80").Port("127.0.0.1:9000-9001:9000-9001/udp").
 		PublishPort(swarmapi.PortConfig{TargetPort: 443, PublishedPort: 443, PublishMode: swarmapi.PortConfigPublishModeHost}).
-		EndpointMode("dnsrr").Replicas(4).
+		EndpointMode("vip").Replicas(4).
 		LimitCPUs("1.5").LimitMemory(128 << 20).LimitPids(100).ReserveCPUs("0.3").ReserveMemory(64 << 20).
 		RestartPolicy(swarmapi.RestartPolicy{Condition: swarmapi.RestartPolicyConditionAny, Delay: &ten, MaxAttempts: &three}).
 		Constraint("node.labels.zone==east").Spread("node.labels.rack").MaxReplicasPerNode(2).

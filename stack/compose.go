@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"reflect"
@@ -9,10 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthdev/berth/swarm"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	swarmapi "github.com/moby/moby/api/types/swarm"
+	"gopkg.in/yaml.v3"
 )
 
 // Compose renders the stack as a Compose file that Load turns back into a stack compiling to
@@ -50,7 +53,73 @@ func (s *Stack) Compose() ([]byte, error) {
 		}
 	}
 	escapeDollars(reflect.ValueOf(p))
-	return p.MarshalYAML()
+	out, err := p.MarshalYAML()
+	if err != nil {
+		return nil, err
+	}
+	return keepHostOrder(out, s.sortedServices())
+}
+
+// keepHostOrder writes each service's extra_hosts as a list in the spec's order: compose-go
+// holds them in a map and would render them sorted, and the order is kept by Load (as by the
+// Docker CLI), so the round trip would change the spec.
+func keepHostOrder(out []byte, services []*swarm.Service) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(out, &doc); err != nil || len(doc.Content) == 0 {
+		return out, err
+	}
+	svcs := mappingValue(doc.Content[0], "services")
+	changed := false
+	for _, svc := range services {
+		spec, _ := svc.CompileAt("")
+		hosts := spec.TaskTemplate.ContainerSpec.Hosts
+		node := mappingValue(svcs, svc.Name())
+		if len(hosts) < 2 || node == nil {
+			continue
+		}
+		seq := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, h := range hosts {
+			if f := strings.Fields(h); len(f) >= 2 {
+				for _, name := range f[1:] {
+					seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name + ":" + f[0], Style: yaml.DoubleQuotedStyle})
+				}
+			}
+		}
+		setMappingValue(node, "extra_hosts", seq)
+		changed = true
+	}
+	if !changed {
+		return out, nil
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}
+
+func mappingValue(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func setMappingValue(m *yaml.Node, key string, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content[i+1] = v
+			return
+		}
+	}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
 }
 
 // secretDataExtension carries a secret's data in a rendered Compose file: secrets have no
@@ -127,6 +196,9 @@ func composeService(name string, spec swarmapi.ServiceSpec) types.ServiceConfig 
 		c.Logging = &types.LoggingConfig{Driver: ld.Name, Options: maps.Clone(ld.Options)}
 	}
 	c.OomScoreAdj, c.Isolation = cs.OomScoreAdj, string(cs.Isolation)
+	if p := cs.Privileges; p != nil && p.CredentialSpec != nil {
+		c.CredentialSpec = &types.CredentialSpecConfig{Config: p.CredentialSpec.Config, File: p.CredentialSpec.File, Registry: p.CredentialSpec.Registry}
+	}
 	for _, r := range cs.Secrets {
 		c.Secrets = append(c.Secrets, types.ServiceSecretConfig(fileRef(r.SecretName, r.File.Name, r.File.UID, r.File.GID, uint32(r.File.Mode))))
 	}

@@ -44,8 +44,7 @@ func roundTrip(t *testing.T, st *stack.Stack) []byte {
 
 func TestComposeRoundTrip(t *testing.T) {
 	t.Setenv("BERTH_CONF_PREFIX", "golden")
-	files, _ := filepath.Glob("testdata/conformance/*.yml")
-	for _, file := range files {
+	for _, file := range composeFiles(t, conformanceFiles) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			st, err := stack.Load(context.Background(), "demo", file)
 			if err != nil {

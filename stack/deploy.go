@@ -128,7 +128,7 @@ func (a Action) Verb() string {
 }
 
 // WatchClient is what Watch needs of an Engine API client.
-type WatchClient = swarm.WatchClient
+type WatchClient = swarm.ServiceClient
 
 // EventType says what an Event reports.
 type EventType string

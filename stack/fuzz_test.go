@@ -19,8 +19,7 @@ import (
 //
 //	go test ./stack -run XXX -fuzz FuzzCompose -fuzztime 60s -fuzzminimizetime 50x
 func FuzzCompose(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/conformance/*.yml")
-	for _, s := range seeds {
+	for _, s := range composeFiles(f, conformanceFiles) {
 		b, _ := os.ReadFile(s)
 		f.Add(b)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berthdev/berth"
@@ -25,8 +26,11 @@ import (
 // Load reads Compose files (merged in order, as `docker stack deploy -c a.yml -c b.yml`) into
 // a stack called name, with the whole Compose specification of compose-go: interpolation of
 // ${VAR:-default} from the environment and the .env file next to the first file (which
-// `docker stack deploy` does not read; the process environment wins over it), env_file,
-// extends, relative paths resolved against the first file's directory. Fields that `docker
+// `docker stack deploy` does not read; the process environment wins over it), env_file (read
+// with the Docker CLI's parser: values as written, quotes included, where `docker compose`
+// strips them), extends, relative paths resolved against the first file's directory. Where
+// compose-go and the Docker CLI read a file differently, Load reads it as the CLI does (see
+// the package doc). Fields that `docker
 // stack deploy` ignores become warnings. A file that does not parse is an error; values that
 // parse but are invalid are recorded and reported by Compile, all at once. A missing file is
 // an fs.ErrNotExist error; a file that breaks the Compose specification matches
@@ -35,42 +39,87 @@ func Load(ctx context.Context, name string, files ...string) (*Stack, error) {
 	if len(files) == 0 {
 		return nil, berth.Invalid("stack/"+name, "no Compose file given")
 	}
-	opts, err := cli.NewProjectOptions(files,
-		cli.WithName(loader.NormalizeProjectName(name)),
-		cli.WithOsEnv,
-		cli.WithEnvFiles(),
-		cli.WithDotEnv,
-		cli.WithResolvedPaths(true),
-		cli.WithProfiles([]string{"*"}), // docker stack deploy ignores profiles: deploy every service
-	)
+	opts, err := projectOptions(name, files)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", name, err)
 	}
-	project, err := loadProject(ctx, opts)
+	project, fixes, err := loadProject(ctx, name, opts)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
 		return nil, fmt.Errorf("stack %s: load %v: %w", name, files, err)
 	case err != nil: // the files do not parse or break the Compose specification
 		return nil, fmt.Errorf("stack %s: load %v: %w: %w", name, files, berth.ErrInvalid, err)
 	}
-	return FromProject(name, project), nil
+	return fromProject(name, project, fixes), nil
 }
 
-// loadProject runs compose-go, turning a panic on malformed input (it has some, found by
-// FuzzCompose) into an error.
-func loadProject(ctx context.Context, opts *cli.ProjectOptions) (p *types.Project, err error) {
+// loadProject runs compose-go in its two steps: the merged, interpolated model (a YAML tree),
+// which fixModel adjusts to the Docker CLI's reading, then the binding to compose-go's types.
+// Environments are not resolved by compose-go: fromProject does it with the CLI's rules. A
+// panic of compose-go on malformed input (it has some, found by FuzzCompose) is an error.
+func loadProject(ctx context.Context, stackName string, opts *cli.ProjectOptions) (p *types.Project, fixes *modelFixes, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, err = nil, fmt.Errorf("compose-go failed on this input: %v", r)
 		}
 	}()
-	return opts.LoadProject(ctx)
+	dict, details, options, err := readModel(ctx, opts, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	fixes = fixModel(stackName, dict)
+	fixes.problems = append(fixes.problems, duplicateTargets(stackName, opts.ConfigPaths)...)
+	lopts := loader.ToOptions(details, options)
+	p, err = loader.ModelToProject(dict, lopts, *details)
+	return p, fixes, err
+}
+
+func projectOptions(name string, files []string) (*cli.ProjectOptions, error) {
+	return cli.NewProjectOptions(files,
+		cli.WithName(loader.NormalizeProjectName(name)),
+		cli.WithOsEnv,
+		cli.WithEnvFiles(),
+		cli.WithDotEnv,
+		cli.WithResolvedPaths(true),
+	)
+}
+
+// readModel returns the merged, interpolated model of the files (compose-go's YAML tree),
+// normalised (default network, names) or not, and the loader options it used.
+func readModel(ctx context.Context, opts *cli.ProjectOptions, normalize bool) (map[string]any, *types.ConfigDetails, []func(*loader.Options), error) {
+	wd, err := opts.GetWorkingDir()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	details, err := opts.ReadConfigFiles(ctx, wd, opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	details.Environment = opts.Environment
+	options := []func(*loader.Options){func(o *loader.Options) {
+		o.SetProjectName(opts.Name, true)
+		o.ResolvePaths = true
+		o.Profiles = []string{"*"} // docker stack deploy ignores profiles: deploy every service
+		o.SkipResolveEnvironment = true
+		o.SkipNormalization = !normalize
+	}, withNeededCasts(details.ConfigFiles)} // load_casts.go: the same model, faster
+	dict, err := loader.LoadModelWithContext(ctx, *details, options...)
+	return dict, details, options, err
 }
 
 // FromProject converts a compose-go project into a stack called name.
-func FromProject(name string, p *types.Project) *Stack {
+// Environments are taken as compose-go resolved them, unless the project was loaded with
+// SkipResolveEnvironment (then they are resolved with the Docker CLI's rules, as Load does).
+func FromProject(name string, p *types.Project) *Stack { return fromProject(name, p, nil) }
+
+func fromProject(name string, p *types.Project, fixes *modelFixes) *Stack {
 	st := New(name)
-	l := &projectLoader{st: st, project: p}
+	if fixes == nil {
+		fixes = &modelFixes{}
+	}
+	st.problems = append(st.problems, fixes.problems...)
+	st.warnings = append(st.warnings, fixes.warnings...)
+	l := &projectLoader{st: st, project: p, fixes: fixes}
 	for _, key := range slices.Sorted(maps.Keys(p.Networks)) {
 		l.network(key, p.Networks[key])
 	}
@@ -100,6 +149,12 @@ func FromProject(name string, p *types.Project) *Stack {
 type projectLoader struct {
 	st      *Stack
 	project *types.Project
+	fixes   *modelFixes
+}
+
+func (l *projectLoader) lookupEnv(k string) (string, bool) {
+	v, ok := l.project.Environment[k]
+	return v, ok
 }
 
 // explicitName returns name when it is not the one compose-go derives from the key.
@@ -225,8 +280,15 @@ func (l *projectLoader) service(c types.ServiceConfig) {
 	if c.Command != nil {
 		svc.Command(c.Command...)
 	}
-	for _, k := range slices.Sorted(maps.Keys(c.Environment)) {
-		if v := c.Environment[k]; v != nil {
+	env := c.Environment
+	if l.fixes.resolveEnv { // loaded by Load: compose-go did not resolve the environment
+		var err error
+		if env, err = serviceEnvironment(c, l.lookupEnv); err != nil {
+			l.st.addf(base+"/env_file", "%v", err)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		if v := env[k]; v != nil {
 			svc.Env(k, *v)
 		} else {
 			svc.EnvUnset(k)
@@ -244,9 +306,15 @@ func (l *projectLoader) service(c types.ServiceConfig) {
 	if c.WorkingDir != "" {
 		svc.WorkingDir(c.WorkingDir)
 	}
-	for _, host := range slices.Sorted(maps.Keys(c.ExtraHosts)) {
-		for _, ip := range c.ExtraHosts[host] {
-			svc.ExtraHost(host, ip)
+	if hosts, ok := l.fixes.extraHosts[c.Name]; ok {
+		for _, h := range hosts { // the order written, as the Docker CLI keeps it
+			svc.ExtraHost(h[0], h[1])
+		}
+	} else {
+		for _, host := range slices.Sorted(maps.Keys(c.ExtraHosts)) {
+			for _, ip := range c.ExtraHosts[host] {
+				svc.ExtraHost(host, ip)
+			}
 		}
 	}
 	if len(c.DNS) > 0 {
@@ -292,6 +360,7 @@ func (l *projectLoader) service(c types.ServiceConfig) {
 	if c.Isolation != "" {
 		svc.Isolation(c.Isolation)
 	}
+	l.credentialSpec(svc, base, c.CredentialSpec)
 	for _, s := range c.Secrets {
 		if s.Target == "/run/secrets/"+s.Source { // compose-go's default; the Docker CLI sends the bare name
 			s.Target = ""
@@ -405,19 +474,54 @@ func (l *projectLoader) networks(svc *swarm.Service, base string, nets map[strin
 	}
 }
 
+// port publishes one Compose port. A published range to one target ("19000-19001:9000", as
+// compose-go leaves the short syntax) publishes each port of the range to that target, as the
+// Docker CLI does.
 func (l *projectLoader) port(svc *swarm.Service, path string, p types.ServicePortConfig) {
 	pc := swarmapi.PortConfig{Protocol: network.IPProtocol(p.Protocol), TargetPort: p.Target, PublishMode: swarmapi.PortConfigPublishMode(p.Mode)}
-	if p.Published != "" {
-		n, err := strconv.ParseUint(p.Published, 10, 16)
-		if err != nil {
-			l.st.addf(path+"/published", "%q is not a port (0-65535); ranges need the short syntax", p.Published)
-		}
-		pc.PublishedPort = uint32(n)
-	}
 	if p.HostIP != "" || p.Name != "" || p.AppProtocol != "" {
 		l.st.Warn(path, "host_ip, name and app_protocol are ignored by docker stack deploy")
 	}
-	svc.PublishPort(pc)
+	if p.Published == "" {
+		svc.PublishPort(pc)
+		return
+	}
+	first, last, isRange := strings.Cut(p.Published, "-")
+	if !isRange {
+		last = first
+	}
+	lo, err1 := strconv.ParseUint(first, 10, 16)
+	hi, err2 := strconv.ParseUint(last, 10, 16)
+	if err1 != nil || err2 != nil || hi < lo {
+		l.st.addf(path+"/published", "%q is not a port or a range of ports (0-65535, e.g. 8080 or 8080-8081)", p.Published)
+		svc.PublishPort(pc)
+		return
+	}
+	for n := lo; n <= hi; n++ {
+		pc.PublishedPort = uint32(n)
+		svc.PublishPort(pc)
+	}
+}
+
+// credentialSpec converts credential_spec as the Docker CLI does, for file and registry. A
+// spec read from a swarm config (which the CLI points at the config's ID, and swarm wants as a
+// runtime config reference) is refused: an intended difference, see the package doc.
+func (l *projectLoader) credentialSpec(svc *swarm.Service, base string, c *types.CredentialSpecConfig) {
+	if c == nil || c.Config == "" && c.File == "" && c.Registry == "" {
+		return
+	}
+	if c.Config != "" {
+		l.st.addf(base+"/credential_spec/config", "a credential spec from a config (%q) is not supported by berth; use file or registry", c.Config)
+	}
+	cs := swarmapi.CredentialSpec{Config: c.Config, File: c.File, Registry: c.Registry}
+	svc.Modify(func(s *swarmapi.ServiceSpec) {
+		p := s.TaskTemplate.ContainerSpec.Privileges
+		if p == nil {
+			p = &swarmapi.Privileges{}
+			s.TaskTemplate.ContainerSpec.Privileges = p
+		}
+		p.CredentialSpec = &cs
+	})
 }
 
 func (l *projectLoader) deploy(svc *swarm.Service, base string, d *types.DeployConfig) {

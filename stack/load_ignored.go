@@ -20,7 +20,6 @@ var ignoredFields = []ignoredField{
 	{"cpu_count, cpu_percent, cpu_period, cpu_quota, cpu_rt_period, cpu_rt_runtime, cpu_shares, cpus, cpuset", func(c *types.ServiceConfig) bool {
 		return c.CPUCount != 0 || c.CPUPercent != 0 || c.CPUPeriod != 0 || c.CPUQuota != 0 || c.CPURTPeriod != 0 || c.CPURTRuntime != 0 || c.CPUS != 0 || c.CPUSet != "" || c.CPUShares != 0
 	}},
-	{"credential_spec", func(c *types.ServiceConfig) bool { return c.CredentialSpec != nil }},
 	{"depends_on", func(c *types.ServiceConfig) bool { return len(c.DependsOn) > 0 }},
 	{"develop", func(c *types.ServiceConfig) bool { return c.Develop != nil }},
 	{"device_cgroup_rules", func(c *types.ServiceConfig) bool { return len(c.DeviceCgroupRules) > 0 }},

@@ -12,6 +12,8 @@ import (
 	"github.com/moby/moby/api/types/network"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
+
+	"github.com/berthdev/berth"
 )
 
 // Client is what planning, applying and watching a stack need of an Engine API client (a
@@ -33,8 +35,8 @@ type DeployClient = Client
 // Labels berth sets on the secrets and configs it creates, to find them again and to tell
 // whether their content changed (swarm never returns a secret's data).
 const (
-	LabelObject      = "dev.berth.stack.object"       // the name the stack gives the object ("echo_key")
-	LabelContentHash = "dev.berth.stack.content-hash" // "sha256:HEX" of the data
+	LabelObject      = berth.LabelPrefix + "stack.object"       // the name the stack gives the object ("echo_key")
+	LabelContentHash = berth.LabelPrefix + "stack.content-hash" // "sha256:HEX" of the data
 )
 
 // Op is what an action does.
@@ -77,12 +79,12 @@ type Action struct {
 	Changes []Change         `json:"changes,omitempty"` // per-field summary (update)
 	Diff    string           `json:"diff,omitempty"`    // go-cmp diff of the specs, -live +desired (update)
 
-	service *swarmapi.ServiceSpec        // desired spec (service create, update)
-	network *client.NetworkCreateOptions // network create
-	secret  *swarmapi.SecretSpec         // secret create, update
-	config  *swarmapi.ConfigSpec         // config create, update
-	auth    string                       // service: encoded registry auth for its image
-	prev    *swarmapi.Annotations        // secret, config update: the live annotations, to undo it
+	service *swarmapi.ServiceSpec  // desired spec (service create, update)
+	network *network.CreateRequest // network create
+	secret  *swarmapi.SecretSpec   // secret create, update
+	config  *swarmapi.ConfigSpec   // config create, update
+	auth    string                 // service: encoded registry auth for its image
+	prev    *swarmapi.Annotations  // secret, config update: the live annotations, to undo it
 	// kept marks the removal of a secret or config that this plan replaces: Apply keeps it
 	// so that a rollback (berth's or swarm's own) can return to it; Deploy removes it once
 	// the services have converged without it, else the next plan removes it.
@@ -215,7 +217,8 @@ type live struct {
 
 // Plan reads the live services, networks, secrets and configs of the stack (by the
 // com.docker.stack.namespace label) and returns the actions that bring them to spec. It
-// writes nothing. Unless opts.SkipPreflight, it runs the preflight checks too and returns
+// writes nothing. A field the engine's negotiated API version cannot carry is refused before any
+// write (Spec.CheckAPI). Unless opts.SkipPreflight, it runs the preflight checks too and returns
 // every problem as a *PreflightError, with the plan.
 func (spec *Spec) Plan(ctx context.Context, cli Client, opts PlanOptions) (*Plan, error) {
 	if err := opts.validate(); err != nil {
@@ -224,6 +227,12 @@ func (spec *Spec) Plan(ctx context.Context, cli Client, opts PlanOptions) (*Plan
 	l, err := readLive(ctx, cli, spec.Stack)
 	if err != nil {
 		return nil, fmt.Errorf("plan stack %s: %w", spec.Stack, err)
+	}
+	// The version is negotiated by the first request: check it once the live state is read.
+	if v, ok := cli.(interface{ ClientVersion() string }); ok {
+		if err := spec.CheckAPI(v.ClientVersion()); err != nil {
+			return nil, err
+		}
 	}
 	p := &Plan{Stack: spec.Stack, spec: spec, names: map[string]string{}, netIDs: map[string]string{}, liveServices: l.services}
 	pr := &planner{plan: p, cli: cli, live: l, opts: opts}
@@ -276,6 +285,7 @@ type planner struct {
 	secretNames, configNames map[string]string
 	late                     []Action // removals after the services
 	removedServices          []Action
+	predefined               map[string]string // swarm's IDs of host and bridge -> name
 }
 
 func (pr *planner) add(a Action) { pr.plan.Actions = append(pr.plan.Actions, a) }
@@ -283,6 +293,7 @@ func (pr *planner) add(a Action) { pr.plan.Actions = append(pr.plan.Actions, a) 
 func (pr *planner) run(ctx context.Context) error {
 	pr.pruneServices()
 	pr.networks()
+	pr.predefined = predefinedNetworkIDs(ctx, pr.cli, pr.plan.spec)
 	if err := pr.secrets(); err != nil {
 		return err
 	}
@@ -334,7 +345,7 @@ func (pr *planner) networks() {
 		switch {
 		case n.External && !ok && userDefined(n.Name):
 			pr.problems = append(pr.problems, fmt.Sprintf("network %q is declared as external, but could not be found; create a swarm-scoped network before deploying the stack", n.Name))
-		case n.External && ok && cur.Scope != "swarm":
+		case n.External && ok && cur.Scope != "swarm" && userDefined(n.Name): // host, bridge, none exist on every node
 			pr.problems = append(pr.problems, fmt.Sprintf("network %q is declared as external, but its scope is %q instead of \"swarm\"", n.Name, cur.Scope))
 		case n.External:
 		case ok:
@@ -368,7 +379,7 @@ func (pr *planner) pruneNetworks() {
 }
 
 // networkDiff names the settings in which a live network differs from the stack's.
-func networkDiff(cur network.Summary, want client.NetworkCreateOptions) string {
+func networkDiff(cur network.Summary, want network.CreateRequest) string {
 	var out []string
 	if d := cmp.Or(want.Driver, "overlay"); cur.Driver != "" && cur.Driver != d {
 		out = append(out, fmt.Sprintf("driver %s, want %s", cur.Driver, d))

@@ -21,7 +21,7 @@ import (
 // never for both).
 func TestPlanUnchangedIsEmpty(t *testing.T) {
 	cli := testenv.Swarm(t)
-	files, _ := filepath.Glob("testdata/conformance/*.yml")
+	files := composeFiles(t, conformanceFiles)
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".yml"), func(t *testing.T) {
 			ctx := testenv.Context(t, 3*time.Minute)

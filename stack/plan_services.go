@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -207,7 +208,10 @@ func setPlatforms(spec *swarmapi.ServiceSpec, platforms []swarmapi.Platform) {
 // comparableLive turns a live spec into the form of a desired one: network IDs become names,
 // secret and config IDs are dropped, and fields the engine fills by default are cleared.
 func (pr *planner) comparableLive(spec swarmapi.ServiceSpec) swarmapi.ServiceSpec {
-	names := map[string]string{}
+	names := maps.Clone(pr.predefined)
+	if names == nil {
+		names = map[string]string{}
+	}
 	for name, id := range pr.plan.netIDs {
 		names[id] = name
 	}
@@ -254,6 +258,9 @@ func engineDefaults(spec *swarmapi.ServiceSpec) {
 	if t.RestartPolicy != nil && t.RestartPolicy.MaxAttempts == nil {
 		zero := uint64(0)
 		t.RestartPolicy.MaxAttempts = &zero
+	}
+	if t.RestartPolicy != nil && t.RestartPolicy.Condition == "" { // a restart_policy without condition
+		t.RestartPolicy.Condition = swarmapi.RestartPolicyConditionAny
 	}
 	if r := spec.Mode.Replicated; r != nil && r.Replicas == nil {
 		one := uint64(1)

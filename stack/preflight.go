@@ -248,3 +248,19 @@ func (pr *planner) checkHostPorts(ports map[string][]portDemand) {
 		}
 	}
 }
+
+// predefinedNetworkIDs returns, for the predefined networks the stack attaches services to
+// (host, bridge), the ID swarm stores in a service's spec, which is not the ID of the node's
+// local network of that name that the network list shows.
+func predefinedNetworkIDs(ctx context.Context, cli client.NetworkAPIClient, spec *Spec) map[string]string {
+	out := map[string]string{}
+	for _, n := range spec.Networks {
+		if !n.External || userDefined(n.Name) {
+			continue
+		}
+		if r, err := cli.NetworkInspect(ctx, n.Name, client.NetworkInspectOptions{Scope: "swarm"}); err == nil {
+			out[r.Network.ID] = n.Name
+		}
+	}
+	return out
+}

@@ -44,11 +44,43 @@
 // Compile maps them to the real names and reports undeclared ones. A service without networks
 // joins the stack's "default" network, as with the Docker CLI.
 //
-// Known differences from `docker stack deploy`: Load reads the .env file next to the first
-// Compose file (the Docker CLI does not); extra_hosts entries come out sorted by host name
-// (compose-go does not keep their order; the Docker CLI keeps the file's order); and when
-// several files are merged, Load follows the Compose specification's merge rules, while the
-// Docker CLI sorts an overridden service's volumes by target and keeps one reference per
+// Load reads Compose files as `docker stack deploy` does where compose-go reads them
+// differently: a command or entrypoint given as a string is split with the Docker CLI's
+// shell-word rules (operators such as && stay words), env_file values are taken as written,
+// quotes included (the Docker CLI's parser; `docker compose` strips them), extra_hosts keep the
+// order written, depends_on naming a service that is not in the file is a warning, and a
+// published port range to one target publishes each port of the range to it.
+//
+// Compile refuses, before anything is written, what swarm refuses when it stores a service
+// (swarmkit's service-spec validation: jobs with an update config, replicas with a global
+// mode, negative durations, names, duplicate ports, mount and secret or config targets,
+// healthcheck durations under 1ms, CPU and memory minimums, ingress ports with dnsrr) and
+// what the engine refuses when it creates a task's container (unknown signals, capabilities
+// and ulimits, kernel parameters that are not namespaced, a memory reservation above the
+// limit): the Docker CLI finds these only after it has created the stack's networks.
+//
+// Plan also refuses, before any write, a field that the engine's negotiated API version cannot
+// carry (Spec.CheckAPI). MergedCompose prints the merged, interpolated files as `docker stack
+// config` does. Inline secret data is never printed: it shows as Redacted in MergedCompose and
+// in a Spec's JSON, and plans carry no secret data.
+//
+// # Intended differences from docker stack deploy
+//
+// The conformance test (conformance_test.go) deploys real stack files with both and compares
+// what the engine stores; these are the differences it expects, and the only ones:
+//
+//	| difference                         | docker stack deploy                 | berth                                                |
+//	|------------------------------------|-------------------------------------|------------------------------------------------------|
+//	| validation                         | swarm refuses after earlier writes  | Compile and the preflight refuse before any write    |
+//	| .env next to the first file        | not read                            | read for interpolation (the environment wins)        |
+//	| secret and config labels           | namespace label only                | also LabelObject and LabelContentHash                |
+//	| changed secret or config content   | update refused by swarm             | a new object NAME-HASH12; services point at it       |
+//	| unchanged service on redeploy      | updated (loses its rollback target) | not updated                                          |
+//	| credential_spec.config             | config ID put in the spec           | refused (file and registry are converted)            |
+//	| two files merged                   | CLI merge rules                     | Compose specification merge rules (see below)        |
+//
+// When several files are merged, Load follows the Compose specification's merge rules, while
+// the Docker CLI sorts an overridden service's volumes by target and keeps one reference per
 // secret or config source.
 package stack
 

@@ -82,7 +82,7 @@ func (o InitOptions) Validate() error {
 	}
 	for i, s := range o.DefaultAddrPool {
 		pfx, err := netip.ParsePrefix(s)
-		path := fmt.Sprintf("init/default_addr_pool/%d", i)
+		path := fmt.Sprintf("init/default_addr_pool[%d]", i)
 		switch {
 		case err != nil:
 			p.Add(path, "%q is not a CIDR range such as 10.20.0.0/16", s)
@@ -151,10 +151,10 @@ func (o JoinOptions) Validate() error {
 	}
 	for i, m := range o.Managers {
 		if m == "" {
-			p.Add(fmt.Sprintf("join/managers/%d", i), "empty address: use HOST:PORT or HOST")
+			p.Add(fmt.Sprintf("join/managers[%d]", i), "empty address: use HOST:PORT or HOST")
 			continue
 		}
-		checkAddr(&p, fmt.Sprintf("join/managers/%d", i), m)
+		checkAddr(&p, fmt.Sprintf("join/managers[%d]", i), m)
 	}
 	checkAddr(&p, "join/listen_addr", o.ListenAddr)
 	checkAddr(&p, "join/advertise_addr", o.AdvertiseAddr)
@@ -235,7 +235,7 @@ func RotateJoinTokens(ctx context.Context, cli client.SwarmAPIClient, roles ...s
 		p.Add("rotate/roles", "no role: give worker, manager or both")
 	}
 	for i, r := range roles {
-		p.AddErr(fmt.Sprintf("rotate/roles/%d", i), checkRole(fmt.Sprintf("rotate/roles/%d", i), r))
+		p.AddErr(fmt.Sprintf("rotate/roles[%d]", i), checkRole(fmt.Sprintf("rotate/roles[%d]", i), r))
 	}
 	if err := p.Err(); err != nil {
 		return swarmtypes.JoinTokens{}, err

@@ -26,8 +26,8 @@ func TestInitOptionsValidate(t *testing.T) {
 	}
 	invalid := map[string]swarm.InitOptions{
 		"init/data_path_port":        {DataPathPort: 80},
-		"init/default_addr_pool/1":   {DefaultAddrPool: []string{"10.20.0.0/16", "10.30.0.0"}},
-		"init/default_addr_pool/0":   {DefaultAddrPool: []string{"10.20.0.1/16"}},
+		"init/default_addr_pool[1]":  {DefaultAddrPool: []string{"10.20.0.0/16", "10.30.0.0"}},
+		"init/default_addr_pool[0]":  {DefaultAddrPool: []string{"10.20.0.1/16"}},
 		"init/subnet_size":           {DefaultAddrPool: []string{"10.20.0.0/16"}, SubnetSize: 12},
 		"init/availability":          {Availability: "asleep"},
 		"init/advertise_addr":        {AdvertiseAddr: "10.0.0.2:http"},
@@ -66,7 +66,7 @@ func TestJoinOptionsValidate(t *testing.T) {
 	for _, ve := range berth.ValidationErrors(err) {
 		paths = append(paths, ve.Path)
 	}
-	if fmt.Sprint(paths) != "[join/availability join/managers/0 join/token]" {
+	if fmt.Sprint(paths) != "[join/availability join/managers[0] join/token]" {
 		t.Errorf("paths %v: %v", paths, err)
 	}
 	if err := (swarm.JoinOptions{Token: "SWMTKN-1-a"}).Validate(); len(berth.ValidationErrors(err)) != 1 {

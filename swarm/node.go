@@ -145,7 +145,7 @@ func (u NodeUpdate) Validate() error {
 		}
 	}
 	for i, k := range u.RemoveLabels {
-		checkLabelKey(&p, fmt.Sprintf("node/remove_labels/%d", i), k)
+		checkLabelKey(&p, fmt.Sprintf("node/remove_labels[%d]", i), k)
 	}
 	return p.Err()
 }

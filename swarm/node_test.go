@@ -57,7 +57,7 @@ func TestNodeUpdateValidate(t *testing.T) {
 	for _, ve := range berth.ValidationErrors(err) {
 		paths = append(paths, ve.Path)
 	}
-	if fmt.Sprint(paths) != "[node/availability node/labels/a=b node/labels/x node/remove_labels/1 node/role]" {
+	if fmt.Sprint(paths) != "[node/availability node/labels/a=b node/labels/x node/remove_labels[1] node/role]" {
 		t.Errorf("paths %v: %v", paths, err)
 	}
 }

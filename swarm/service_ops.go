@@ -2,7 +2,6 @@ package swarm
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -32,18 +31,6 @@ func (r RawSpec) Spec() (swarmapi.ServiceSpec, error) { return swarmapi.ServiceS
 // Auth is a registry credential sent with a service create or update, so that nodes can pull
 // a private image (`docker service create --with-registry-auth`).
 type Auth = registrytypes.AuthConfig
-
-// encodeAuth encodes a credential as the X-Registry-Auth header wants it; nil sends none.
-func encodeAuth(a *Auth) (string, error) {
-	if a == nil {
-		return "", nil
-	}
-	b, err := json.Marshal(a)
-	if err != nil {
-		return "", err
-	}
-	return base64.URLEncoding.EncodeToString(b), nil
-}
 
 // ResolveMode says whether an image reference is resolved against its registry and pinned
 // to the digest found, as `--resolve-image` names it. It is the one type for that choice in
@@ -97,12 +84,12 @@ type CreateResult struct {
 // Create creates a service from def and returns its ID. The definition is compiled before
 // anything is sent: an invalid one fails with *berth.ValidationError values. A name in use
 // fails with cerrdefs.IsConflict.
-func Create(ctx context.Context, cli WatchClient, def Definition, opts CreateOptions) (CreateResult, error) {
+func Create(ctx context.Context, cli ServiceClient, def Definition, opts CreateOptions) (CreateResult, error) {
 	spec, err := def.Spec()
 	if err != nil {
 		return CreateResult{}, err
 	}
-	auth, err := encodeAuth(opts.Auth)
+	auth, err := berth.EncodeAuth(opts.Auth)
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create service %s: encode registry auth: %w", spec.Name, err)
 	}
@@ -134,7 +121,7 @@ type ScaleOptions struct {
 // the count is recorded (with opts.Wait, once that many tasks run). A global service cannot
 // be scaled: that is a *berth.ValidationError. A task that fails while scaling ends the wait
 // with a *ConvergeError.
-func Scale(ctx context.Context, cli WatchClient, service string, replicas uint64, opts ScaleOptions) (Progress, error) {
+func Scale(ctx context.Context, cli ServiceClient, service string, replicas uint64, opts ScaleOptions) (Progress, error) {
 	_, err := Update(ctx, cli, service, func(spec *swarmapi.ServiceSpec) error {
 		switch m := &spec.Mode; {
 		case m.Replicated != nil:
@@ -211,7 +198,7 @@ func (e *VersionConflictError) Unwrap() error { return e.Err }
 // Update reads the service (name or ID), lets change edit a copy of its spec and sends the
 // result with the version read (or opts.Version). A change that leaves the spec equal sends
 // nothing unless opts.Force. An error from change is returned as it is, before any write.
-func Update(ctx context.Context, cli WatchClient, service string, change func(*swarmapi.ServiceSpec) error, opts UpdateOptions) (UpdateResult, error) {
+func Update(ctx context.Context, cli ServiceClient, service string, change func(*swarmapi.ServiceSpec) error, opts UpdateOptions) (UpdateResult, error) {
 	cur, err := inspectService(ctx, cli, service)
 	if err != nil {
 		return UpdateResult{}, err
@@ -225,7 +212,7 @@ func Update(ctx context.Context, cli WatchClient, service string, change func(*s
 
 // Replace updates the service (name or ID) to the spec of def, as a redeploy does: the
 // definition replaces the current spec entirely. The name must not change.
-func Replace(ctx context.Context, cli WatchClient, service string, def Definition, opts UpdateOptions) (UpdateResult, error) {
+func Replace(ctx context.Context, cli ServiceClient, service string, def Definition, opts UpdateOptions) (UpdateResult, error) {
 	spec, err := def.Spec()
 	if err != nil {
 		return UpdateResult{}, err
@@ -246,7 +233,7 @@ var ErrNoPreviousSpec = fmt.Errorf("service has no previous spec to roll back to
 
 // Rollback returns the service to the spec it had before its last update, as
 // `docker service rollback` does.
-func Rollback(ctx context.Context, cli WatchClient, service string, opts UpdateOptions) (UpdateResult, error) {
+func Rollback(ctx context.Context, cli ServiceClient, service string, opts UpdateOptions) (UpdateResult, error) {
 	cur, err := inspectService(ctx, cli, service)
 	if err != nil {
 		return UpdateResult{}, err
@@ -323,7 +310,7 @@ func specEqual(a, b swarmapi.ServiceSpec) bool {
 	return string(ja) == string(jb)
 }
 
-func sendUpdate(ctx context.Context, cli WatchClient, cur swarmapi.Service, spec swarmapi.ServiceSpec, opts UpdateOptions, rollback string) (UpdateResult, error) {
+func sendUpdate(ctx context.Context, cli ServiceClient, cur swarmapi.Service, spec swarmapi.ServiceSpec, opts UpdateOptions, rollback string) (UpdateResult, error) {
 	version := cur.Version
 	if opts.Version.Index != 0 {
 		version = opts.Version
@@ -335,7 +322,7 @@ func sendUpdate(ctx context.Context, cli WatchClient, cur swarmapi.Service, spec
 	if opts.Force && rollback == "" {
 		spec.TaskTemplate.ForceUpdate++
 	}
-	auth, err := encodeAuth(opts.Auth)
+	auth, err := berth.EncodeAuth(opts.Auth)
 	if err != nil {
 		return out, fmt.Errorf("update service %s: encode registry auth: %w", cur.Spec.Name, err)
 	}
@@ -508,7 +495,7 @@ type RemoveOptions struct {
 
 // Remove removes a service (name or ID). A service that does not exist fails with
 // cerrdefs.IsNotFound unless opts.MissingOK.
-func Remove(ctx context.Context, cli WatchClient, service string, opts RemoveOptions) error {
+func Remove(ctx context.Context, cli ServiceClient, service string, opts RemoveOptions) error {
 	cur, err := inspectService(ctx, cli, service)
 	if err != nil {
 		if opts.MissingOK && cerrdefs.IsNotFound(err) {

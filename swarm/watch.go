@@ -19,11 +19,11 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// WatchClient is what Watch needs of an engine client.
-type WatchClient interface {
-	client.ServiceAPIClient
-	client.TaskAPIClient
-}
+// WatchClient was the name of ServiceClient.
+//
+// Deprecated: use ServiceClient, the client of every service operation (Create, Update,
+// Scale, Remove, Watch).
+type WatchClient = ServiceClient
 
 // WatchOptions says how long and how closely Watch follows services.
 type WatchOptions struct {
@@ -39,6 +39,17 @@ type WatchOptions struct {
 	Interval time.Duration
 	// LogLines is how many of a failed task's last log lines a *ConvergeError carries; 10 when 0.
 	LogLines int
+	// PendingGrace is how long a task may stay pending with a reason (e.g. "no suitable node",
+	// transient during a start-first update or while a node comes back) before that is a
+	// failure; 20 s when 0.
+	PendingGrace time.Duration
+	// CrashLoop is how many failures of one slot (a replica, or a node of a global service)
+	// within CrashWindow make a crash loop, which is a failure even while the restart policy
+	// would go on restarting; 3 when 0, never when negative. Swarm keeps 5 dead tasks per slot
+	// by default, so values above 5 may never be reached.
+	CrashLoop int
+	// CrashWindow is the span in which CrashLoop failures count; 1 min when 0.
+	CrashWindow time.Duration
 }
 
 // Phase is where a watched service stands.
@@ -78,9 +89,23 @@ const (
 	FailureRejected      FailureKind = "rejected"      // the node refused the task, e.g. "No such image"
 	FailureUnschedulable FailureKind = "unschedulable" // "no suitable node (…)"
 	FailureCrashed       FailureKind = "crashed"       // the container exited
-	FailureRolledBack    FailureKind = "rolled back"   // the update failed and swarm rolled it back or paused it
+	FailureRolledBack    FailureKind = "rolled back"   // the update failed and swarm rolled it back
+	FailurePaused        FailureKind = "paused"        // the update failed and swarm paused it
 	FailureRemoved       FailureKind = "removed"       // the service disappeared while watched
 	FailureTimeout       FailureKind = "timeout"
+)
+
+// Terminal says which rule made a failure final: swarm will not fix it by itself.
+type Terminal string
+
+const (
+	TerminalNoRestart     Terminal = "restart condition none"          // the restart policy never restarts a failed task
+	TerminalMaxAttempts   Terminal = "restart attempts exhausted"      // the restart policy's max attempts are used up
+	TerminalCrashLoop     Terminal = "crash loop"                      // a slot failed CrashLoop times within CrashWindow
+	TerminalFailureAction Terminal = "update failure action"           // the update config's failure action (pause, rollback) fired
+	TerminalPending       Terminal = "pending beyond the grace period" // a task stayed pending with a reason for PendingGrace
+	TerminalGone          Terminal = "removed"                         // the service was removed
+	TerminalDeadline      Terminal = "deadline"                        // the timeout or ctx ended the watch
 )
 
 // ErrNotConverged is matched (errors.Is) by every *ConvergeError.
@@ -95,11 +120,17 @@ type ConvergeError struct {
 	Node     string // node ID of that task
 	ExitCode *int   // a crashed container's exit code
 	Logs     []string
+	Terminal Terminal // the rule that made the failure final
+	Failures int      // failures of the task's slot seen within CrashWindow
 }
 
 func (e *ConvergeError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "service %s %s: %s", e.Service, e.Kind, e.Reason)
+	switch e.Terminal {
+	case TerminalCrashLoop, TerminalMaxAttempts, TerminalNoRestart:
+		fmt.Fprintf(&b, " (%s after %d failure(s))", e.Terminal, e.Failures)
+	}
 	if e.ExitCode != nil {
 		fmt.Fprintf(&b, " (exit code %d)", *e.ExitCode)
 	}
@@ -118,14 +149,14 @@ func (e *ConvergeError) Unwrap() error { return ErrNotConverged }
 // with one task listing per look. Looks happen every Interval and, when cli also serves engine
 // events (client.SystemAPIClient), at once on each event of a watched service (an update, a
 // rollback); task state changes have no events of their own, hence the interval.
-func Watch(ctx context.Context, cli WatchClient, services []string, opts WatchOptions) iter.Seq2[Progress, error] {
+func Watch(ctx context.Context, cli ServiceClient, services []string, opts WatchOptions) iter.Seq2[Progress, error] {
 	return func(yield func(Progress, error) bool) {
 		if opts.Timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 			defer cancel()
 		}
-		w := &watcher{cli: cli, opts: opts.withDefaults(), last: map[string]Progress{}, stableSince: map[string]time.Time{}}
+		w := newWatcher(cli, opts)
 		ids, err := w.resolve(ctx, services)
 		if err != nil {
 			yield(Progress{}, err)
@@ -163,7 +194,7 @@ func Watch(ctx context.Context, cli WatchClient, services []string, opts WatchOp
 
 // serviceEvents returns a channel that receives on each engine event of the services ids, or nil
 // (never receives) when cli serves no events or the subscription fails.
-func serviceEvents(ctx context.Context, cli WatchClient, ids []string) <-chan events.Message {
+func serviceEvents(ctx context.Context, cli ServiceClient, ids []string) <-chan events.Message {
 	src, ok := cli.(interface {
 		Events(context.Context, client.EventsListOptions) client.EventsResult
 	})
@@ -185,6 +216,15 @@ func (o WatchOptions) withDefaults() WatchOptions {
 	if o.LogLines == 0 {
 		o.LogLines = 10
 	}
+	if o.PendingGrace <= 0 {
+		o.PendingGrace = 20 * time.Second
+	}
+	if o.CrashLoop == 0 {
+		o.CrashLoop = 3
+	}
+	if o.CrashWindow <= 0 {
+		o.CrashWindow = time.Minute
+	}
 	return o
 }
 
@@ -197,11 +237,18 @@ func failedService(err error) string {
 }
 
 type watcher struct {
-	cli         WatchClient
-	opts        WatchOptions
-	names       map[string]string // ID → name
-	last        map[string]Progress
-	stableSince map[string]time.Time
+	cli          ServiceClient
+	opts         WatchOptions
+	now          func() time.Time
+	names        map[string]string // ID → name
+	last         map[string]Progress
+	stableSince  map[string]time.Time
+	pendingSince map[string]time.Time // task ID → when first seen pending with a reason
+}
+
+func newWatcher(cli ServiceClient, opts WatchOptions) *watcher {
+	return &watcher{cli: cli, opts: opts.withDefaults(), now: time.Now, last: map[string]Progress{},
+		stableSince: map[string]time.Time{}, pendingSince: map[string]time.Time{}}
 }
 
 func (w *watcher) resolve(ctx context.Context, services []string) ([]string, error) {
@@ -242,7 +289,7 @@ func (w *watcher) look(ctx context.Context, ids []string) (bool, []Progress, err
 	for _, id := range ids {
 		s, ok := found[id]
 		if !ok {
-			return false, changed, &ConvergeError{Service: w.names[id], Kind: FailureRemoved, Reason: "the service was removed while being watched"}
+			return false, changed, &ConvergeError{Service: w.names[id], Kind: FailureRemoved, Reason: "the service was removed while being watched", Terminal: TerminalGone}
 		}
 		p, ferr := w.observe(ctx, s, byService[id])
 		if p != w.last[id] {
@@ -270,8 +317,13 @@ func (w *watcher) observe(ctx context.Context, s swarmtypes.Service, tasks []swa
 	if s.ServiceStatus != nil {
 		p.Running, p.Desired, p.Completed = s.ServiceStatus.RunningTasks, s.ServiceStatus.DesiredTasks, s.ServiceStatus.CompletedTasks
 	}
+	if s.Spec.Mode.ReplicatedJob == nil && s.Spec.Mode.GlobalJob == nil {
+		// The engine's count lags when a node is lost: it still counts the lost node's tasks
+		// while their replacements start. Only tasks meant to run and running count.
+		p.Running = min(p.Running, runningTasks(tasks))
+	}
 	p.Message = latestMessage(tasks)
-	if err := w.failure(ctx, s, tasks); err != nil {
+	if err := w.failure(ctx, s, p, tasks); err != nil {
 		p.Phase, p.Message = PhaseFailed, err.Reason
 		return p, err
 	}
@@ -306,10 +358,10 @@ func (w *watcher) phase(s swarmtypes.Service, p Progress) Phase {
 	}
 	since, ok := w.stableSince[s.ID]
 	if !ok {
-		since = time.Now()
+		since = w.now()
 		w.stableSince[s.ID] = since
 	}
-	if time.Since(since) >= w.stable(s) {
+	if w.now().Sub(since) >= w.stable(s) {
 		return PhaseConverged
 	}
 	return PhaseSettling
@@ -335,45 +387,6 @@ func (w *watcher) stable(s swarmtypes.Service) time.Duration {
 	}
 }
 
-// failure reports the first terminal problem of the service: a rollback or paused update, a
-// rejected or failed task, or a task the scheduler cannot place.
-func (w *watcher) failure(ctx context.Context, s swarmtypes.Service, tasks []swarmtypes.Task) *ConvergeError {
-	name := s.Spec.Name
-	if u := s.UpdateStatus; u != nil && u.StartedAt != nil && !u.StartedAt.Before(w.opts.Since) {
-		switch u.State {
-		case swarmtypes.UpdateStateRollbackStarted, swarmtypes.UpdateStateRollbackCompleted,
-			swarmtypes.UpdateStateRollbackPaused, swarmtypes.UpdateStatePaused:
-			return &ConvergeError{Service: name, Kind: FailureRolledBack, Reason: fmt.Sprintf("update %s: %s", u.State, u.Message)}
-		}
-	}
-	for _, t := range sortedTasks(tasks) {
-		st := t.Status
-		if st.Timestamp.Before(w.opts.Since) {
-			continue
-		}
-		switch {
-		case st.State == swarmtypes.TaskStateRejected:
-			return w.taskFailure(ctx, name, FailureRejected, t)
-		case st.State == swarmtypes.TaskStateFailed:
-			return w.taskFailure(ctx, name, FailureCrashed, t)
-		case st.State == swarmtypes.TaskStatePending && t.DesiredState == swarmtypes.TaskStateRunning && st.Err != "":
-			return &ConvergeError{Service: name, Kind: FailureUnschedulable, Reason: st.Err, Task: t.ID}
-		}
-	}
-	return nil
-}
-
-func (w *watcher) taskFailure(ctx context.Context, service string, kind FailureKind, t swarmtypes.Task) *ConvergeError {
-	reason := cmp.Or(t.Status.Err, t.Status.Message, string(t.Status.State))
-	e := &ConvergeError{Service: service, Kind: kind, Reason: reason, Task: t.ID, Node: t.NodeID}
-	if cs := t.Status.ContainerStatus; cs != nil && kind == FailureCrashed {
-		code := cs.ExitCode
-		e.ExitCode = &code
-		e.Logs = w.taskLogs(ctx, t.ID)
-	}
-	return e
-}
-
 // taskLogs returns the last log lines of a task, or nothing when the engine cannot give them.
 func (w *watcher) taskLogs(ctx context.Context, taskID string) []string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -396,6 +409,17 @@ func (w *watcher) taskLogs(ctx context.Context, taskID string) []string {
 		lines = lines[len(lines)-w.opts.LogLines:]
 	}
 	return lines
+}
+
+// runningTasks counts the tasks that are meant to run and do.
+func runningTasks(tasks []swarmtypes.Task) uint64 {
+	var n uint64
+	for _, t := range tasks {
+		if t.DesiredState == swarmtypes.TaskStateRunning && t.Status.State == swarmtypes.TaskStateRunning {
+			n++
+		}
+	}
+	return n
 }
 
 // sortedTasks orders tasks newest state first.
@@ -428,12 +452,12 @@ func (w *watcher) timeout(ctx context.Context, ids []string) error {
 		}
 		reasons = append(reasons, fmt.Sprintf("%s %d/%d %s", cmp.Or(p.Service, w.names[id]), p.Running, p.Desired, cmp.Or(p.Message, string(p.Phase))))
 	}
-	return &ConvergeError{Service: service, Kind: FailureTimeout,
+	return &ConvergeError{Service: service, Kind: FailureTimeout, Terminal: TerminalDeadline,
 		Reason: fmt.Sprintf("%v; last observed: %s", context.Cause(ctx), strings.Join(reasons, "; "))}
 }
 
 // Wait runs Watch to the end and returns the last progress of each service, in the order given.
-func Wait(ctx context.Context, cli WatchClient, services []string, opts WatchOptions) ([]Progress, error) {
+func Wait(ctx context.Context, cli ServiceClient, services []string, opts WatchOptions) ([]Progress, error) {
 	last := map[string]Progress{}
 	var order []string
 	for p, err := range Watch(ctx, cli, services, opts) {

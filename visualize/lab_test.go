@@ -19,8 +19,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/internal/fixtures"
-	"github.com/berthdev/berth/internal/goimage"
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
@@ -95,9 +95,9 @@ func TestLab(t *testing.T) {
 	t.Cleanup(func() {
 		host.ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true})
 	})
-	c, err := dind.Start(ctx, host, dind.Options{Name: name, Workers: 3, Push: []string{busybox, tag},
+	c, err := dind.Start(ctx, host, testenv.LabImages(t, host, dind.Options{Name: name, Workers: 3, Push: []string{busybox, tag},
 		Publish: []dind.Publish{{NodePort: 9000}},
-		Swarm:   swarm.InitOptions{DefaultAddrPool: []string{"10.207.0.0/16"}, SubnetSize: 24}})
+		Swarm:   swarm.InitOptions{DefaultAddrPool: []string{"10.207.0.0/16"}, SubnetSize: 24}}))
 	if err != nil {
 		t.Fatalf("start lab: %v", err)
 	}

@@ -147,6 +147,9 @@ type readError struct{ err error }
 
 func (e readError) Error() string { return e.err.Error() }
 
+// Unwrap keeps the cause matchable: errors.Is(err, context.Canceled) for a cancelled read.
+func (e readError) Unwrap() error { return e.err }
+
 type sourceReader struct{ r io.Reader }
 
 func (s sourceReader) Read(p []byte) (int, error) {

@@ -14,7 +14,7 @@ import (
 )
 
 // DataContainerLabel marks the data-volume containers that CreateDataContainer makes.
-const DataContainerLabel = "dev.berth.volume.data-container"
+const DataContainerLabel = berth.LabelPrefix + "volume.data-container"
 
 // DataContainerOptions describe a data-volume container.
 type DataContainerOptions struct {
@@ -78,11 +78,11 @@ func checkDataContainer(name string, opts DataContainerOptions) error {
 	}
 	for i, dir := range opts.Paths {
 		if !path.IsAbs(dir) || path.Clean(dir) == "/" {
-			p.Add(fmt.Sprintf("paths/%d", i), "%q is not an absolute path below /", dir)
+			p.Add(fmt.Sprintf("paths[%d]", i), "%q is not an absolute path below /", dir)
 		}
 	}
 	for i, m := range opts.Mounts {
-		p.AddErr(fmt.Sprintf("mounts/%d", i), CheckMount(fmt.Sprintf("mounts/%d", i), m))
+		p.AddErr(fmt.Sprintf("mounts[%d]", i), CheckMount(fmt.Sprintf("mounts[%d]", i), m))
 	}
 	return p.Err()
 }

@@ -6,8 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -16,6 +14,10 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
+
+	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/internal/msgstream"
+	swarmsvc "github.com/berthdev/berth/swarm"
 )
 
 // Engine is the part of the Engine API client that backup, restore and data-volume containers
@@ -36,9 +38,8 @@ type Engine interface {
 	CopyFromContainer(ctx context.Context, container string, options client.CopyFromContainerOptions) (client.CopyFromContainerResult, error)
 	CopyToContainer(ctx context.Context, container string, options client.CopyToContainerOptions) (client.CopyToContainerResult, error)
 
-	ServiceList(ctx context.Context, options client.ServiceListOptions) (client.ServiceListResult, error)
-	ServiceInspect(ctx context.Context, serviceID string, options client.ServiceInspectOptions) (client.ServiceInspectResult, error)
-	ServiceUpdate(ctx context.Context, serviceID string, options client.ServiceUpdateOptions) (client.ServiceUpdateResult, error)
+	// swarm.ServiceClient scales the services that mount a volume to 0 for a backup.
+	swarmsvc.ServiceClient
 
 	ImageInspect(ctx context.Context, image string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error)
 	ImageImport(ctx context.Context, source client.ImageImportSource, ref string, options client.ImageImportOptions) (client.ImageImportResult, error)
@@ -52,7 +53,7 @@ const (
 	HelperImage = "berth/volume-helper:1"
 	// HelperLabel marks the containers berth creates to reach volumes; they are removed after
 	// use and never started.
-	HelperLabel = "dev.berth.volume.helper"
+	HelperLabel = berth.LabelPrefix + "volume.helper"
 	// helperMount is where a helper container mounts the volume it reaches.
 	helperMount = "/" + DataDir
 	// helperCmd is never run: a helper container is only created.
@@ -85,26 +86,12 @@ func EnsureHelperImage(ctx context.Context, cli Engine) error {
 // jsonStreamError reads an Engine JSON message stream to its end and returns the first error it
 // reports.
 func jsonStreamError(r io.Reader, what string) error {
-	dec := json.NewDecoder(r)
-	for {
-		var msg struct {
-			Error       string `json:"error"`
-			ErrorDetail *struct {
-				Message string `json:"message"`
-			} `json:"errorDetail"`
-		}
-		err := dec.Decode(&msg)
-		switch {
-		case errors.Is(err, io.EOF):
-			return nil
-		case err != nil:
-			return fmt.Errorf("volume: %s: read progress: %w", what, err)
-		case msg.ErrorDetail != nil:
-			return fmt.Errorf("volume: %s: %s", what, msg.ErrorDetail.Message)
-		case msg.Error != "":
-			return fmt.Errorf("volume: %s: %s", what, msg.Error)
+	for _, err := range msgstream.Decode(r) {
+		if err != nil {
+			return fmt.Errorf("volume: %s: %w", what, err)
 		}
 	}
+	return nil
 }
 
 // helper is a created, never-started container that mounts one volume at /data.
@@ -118,8 +105,9 @@ func newHelper(ctx context.Context, cli Engine, name string, readOnly bool) (*he
 	if err := EnsureHelperImage(ctx, cli); err != nil {
 		return nil, err
 	}
+	helperName := "berth-volume-helper-" + randomHex(6)
 	res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: "berth-volume-helper-" + randomHex(6),
+		Name: helperName,
 		Config: &container.Config{
 			Image: HelperImage, Cmd: []string{helperCmd}, NetworkDisabled: true,
 			Labels: map[string]string{HelperLabel: name},
@@ -131,6 +119,9 @@ func newHelper(ctx context.Context, cli Engine, name string, readOnly bool) (*he
 		},
 	})
 	if err != nil {
+		// The engine may have created it before the answer was lost (a cancelled ctx, a
+		// dropped connection): remove it by its name so that nothing is left.
+		(&helper{cli: cli, id: helperName}).remove(ctx)
 		return nil, fmt.Errorf("volume: create helper container for volume %q: %w", name, err)
 	}
 	return &helper{cli: cli, id: res.ID}, nil

@@ -26,7 +26,7 @@ func ExampleNamed() {
 	m := volume.Named("pgdata", "/var/lib/postgresql/data", volume.ReadOnly())
 	fmt.Println(m.Type, m.Source, m.Target, m.ReadOnly)
 	b := volume.Bind("/srv/config", "/etc/app")
-	fmt.Println(b.Type, b.Source, b.Target, volume.CheckMount("mounts/0", b))
+	fmt.Println(b.Type, b.Source, b.Target, volume.CheckMount("mounts[0]", b))
 	// Output:
 	// volume pgdata /var/lib/postgresql/data true
 	// bind /srv/config /etc/app <nil>

@@ -13,6 +13,8 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
+
+	swarmsvc "github.com/berthdev/berth/swarm"
 )
 
 // serviceLabel is the label the engine sets on swarm task containers.
@@ -116,17 +118,19 @@ func (q *quiesced) container(ctx context.Context, c container.Summary, opts Back
 		name = strings.TrimPrefix(c.Names[0], "/")
 	}
 	q.ids[name] = c.ID
+	// Recorded before the request: the engine may act on it even when its answer is lost (a
+	// cancelled ctx), and resume must undo that too.
 	if opts.Quiesce == QuiescePause {
+		q.paused = append(q.paused, name)
 		if _, err := q.cli.ContainerPause(ctx, c.ID, client.ContainerPauseOptions{}); err != nil {
 			return fmt.Errorf("volume: pause %s before the backup: %w", name, err)
 		}
-		q.paused = append(q.paused, name)
 		return nil
 	}
+	q.stopped = append(q.stopped, name)
 	if _, err := q.cli.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: opts.StopTimeout}); err != nil {
 		return fmt.Errorf("volume: stop %s before the backup: %w", name, err)
 	}
-	q.stopped = append(q.stopped, name)
 	return nil
 }
 
@@ -145,11 +149,11 @@ func (q *quiesced) scaleDown(ctx context.Context, vol string, stopTimeout *int) 
 		}
 	}
 	for _, s := range services {
+		q.scaled = append(q.scaled, s.Spec.Name) // before the request, as in container
+		q.replicas[s.Spec.Name], q.svcIDs[s.Spec.Name] = *s.Spec.Mode.Replicated.Replicas, s.ID
 		if err := q.scale(ctx, s.ID, 0); err != nil {
 			return err
 		}
-		q.scaled = append(q.scaled, s.Spec.Name)
-		q.replicas[s.Spec.Name], q.svcIDs[s.Spec.Name] = *s.Spec.Mode.Replicated.Replicas, s.ID
 	}
 	wait := 40 * time.Second
 	if stopTimeout != nil && *stopTimeout > 0 {
@@ -163,19 +167,11 @@ func (q *quiesced) scaleDown(ctx context.Context, vol string, stopTimeout *int) 
 	return nil
 }
 
-// scale sets the replicas of service id, reading its current version first.
+// scale sets the replicas of service id with swarm.Scale, without waiting: scaleDown waits for
+// the containers on this engine itself.
 func (q *quiesced) scale(ctx context.Context, id string, replicas uint64) error {
-	res, err := q.cli.ServiceInspect(ctx, id, client.ServiceInspectOptions{})
-	if err != nil {
-		return fmt.Errorf("volume: inspect service %s: %w", id, err)
-	}
-	spec := res.Service.Spec
-	if spec.Mode.Replicated == nil {
-		return fmt.Errorf("volume: service %s is no longer replicated", spec.Name)
-	}
-	spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &replicas}
-	if _, err := q.cli.ServiceUpdate(ctx, id, client.ServiceUpdateOptions{Version: res.Service.Version, Spec: spec}); err != nil {
-		return fmt.Errorf("volume: scale service %s to %d: %w", spec.Name, replicas, err)
+	if _, err := swarmsvc.Scale(ctx, q.cli, id, replicas, swarmsvc.ScaleOptions{}); err != nil {
+		return fmt.Errorf("volume: scale service %s to %d: %w", id, replicas, err)
 	}
 	return nil
 }
@@ -217,7 +213,8 @@ func (q *quiesced) resume(ctx context.Context) error {
 		}
 	}
 	for _, name := range q.paused {
-		if _, err := q.cli.ContainerUnpause(ctx, q.ids[name], client.ContainerUnpauseOptions{}); err != nil {
+		_, err := q.cli.ContainerUnpause(ctx, q.ids[name], client.ContainerUnpauseOptions{})
+		if err != nil && !cerrdefs.IsConflict(err) { // conflict: not paused (the pause never happened)
 			errs = append(errs, fmt.Errorf("volume: unpause %s after the backup: %w", name, err))
 		}
 	}

@@ -36,7 +36,7 @@ func TestBackupStopScalesServices(t *testing.T) {
 	replicas := uint64(2)
 	name := testenv.Name(t, "bsvc")
 	svc, err := cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: swarm.ServiceSpec{
-		Annotations: swarm.Annotations{Name: name, Labels: map[string]string{"dev.berth.test": "1"}},
+		Annotations: swarm.Annotations{Name: name, Labels: map[string]string{"berth.test": "1"}},
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: &swarm.ContainerSpec{Image: "127.0.0.1:1/berth-never-pulled:1", Mounts: []mount.Mount{Named(vol, "/data")}},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},

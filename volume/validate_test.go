@@ -26,7 +26,7 @@ func TestValidationBeforeAnyEngineCall(t *testing.T) {
 	wantProblems(t, err, "mode", "target")
 
 	_, err = CreateDataContainer(ctx, nil, "", DataContainerOptions{Paths: []string{"rel"}, Mounts: []mount.Mount{Bind("rel", "/x")}})
-	wantProblems(t, err, "mounts/0/source", "name", "paths/0")
+	wantProblems(t, err, "mounts[0]/source", "name", "paths[0]")
 
 	_, err = CreateDataContainer(ctx, nil, "dc", DataContainerOptions{})
 	wantProblems(t, err, "paths")

@@ -148,11 +148,17 @@ func List(ctx context.Context, cli client.VolumeAPIClient, opts ListOptions) ([]
 	return res.Items, nil
 }
 
+// RemoveOptions configures Remove.
+type RemoveOptions struct {
+	// Force removes a volume that is in use, where the driver allows (`docker volume rm -f`).
+	Force bool
+}
+
 // Remove deletes the volume called name. A volume in use by a container (even a stopped one)
-// is an error matching cerrdefs.IsConflict; force removes it anyway where the driver allows.
-// A missing volume is an error matching cerrdefs.IsNotFound.
-func Remove(ctx context.Context, cli client.VolumeAPIClient, name string, force bool) error {
-	if _, err := cli.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: force}); err != nil {
+// is an error matching cerrdefs.IsConflict unless opts.Force. A missing volume is an error
+// matching cerrdefs.IsNotFound.
+func Remove(ctx context.Context, cli client.VolumeAPIClient, name string, opts RemoveOptions) error {
+	if _, err := cli.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: opts.Force}); err != nil {
 		return fmt.Errorf("volume: remove %q: %w", name, err)
 	}
 	return nil

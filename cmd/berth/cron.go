@@ -13,6 +13,8 @@ import (
 	"time"
 	_ "time/tzdata" // CRON_TZ works in a FROM scratch image with no zoneinfo
 
+	"github.com/spf13/cobra"
+
 	"github.com/berthdev/berth/cron"
 )
 
@@ -44,22 +46,28 @@ type cronStateJob struct {
 func defaultCronState() string { return filepath.Join(os.TempDir(), "berth-cron", "state.json") }
 
 func init() {
-	register(command{path: "cron run", usage: "run scheduled jobs in the foreground (--labels, --file jobs.yaml)", run: cronRun})
-	register(command{path: "cron ls", usage: "list scheduled jobs with their next and last runs", run: cronLs})
-	register(command{path: "cron history", usage: "show the last runs of a job", run: cronHistory})
+	addGroup(func() *cobra.Command {
+		return newGroup("cron", "Run scheduled jobs against the engine", newCronRun(), newCronLs(), newCronHistory())
+	})
 }
 
-func cronRun(ctx context.Context, args []string) error {
-	f := newFlags("cron run", "[--labels] [--file jobs.yaml]")
-	labels := f.Bool("labels", false, "schedule jobs declared by berth.cron.* and swarm.cronjob.* labels")
-	file := f.String("file", "", "a jobs file (YAML or JSON)")
-	state := f.String("state", defaultCronState(), "where to write the jobs and their history for `cron ls` and `cron history`")
-	reconcile := f.Duration("reconcile", 30*time.Second, "period of the full label reconcile")
-	grace := f.Duration("shutdown-grace", 0, "on SIGINT/SIGTERM, wait this long for runs in progress before cancelling them")
-	history := f.Int("history", 20, "runs kept per job")
-	if err := f.Parse(args); err != nil {
-		return err
+func newCronRun() *cobra.Command {
+	cmd := newVerb("run [OPTIONS]", "Run scheduled jobs in the foreground (--labels, --file jobs.yaml)", noArgs, nil)
+	f := cmd.Flags()
+	labels := f.Bool("labels", false, "Schedule jobs declared by berth.cron.* and swarm.cronjob.* labels")
+	file := f.String("file", "", "A jobs file (YAML or JSON)")
+	state := f.String("state", defaultCronState(), "Where to write the jobs and their history for `cron ls` and `cron history`")
+	reconcile := f.Duration("reconcile", 30*time.Second, "Period of the full label reconcile")
+	grace := f.Duration("shutdown-grace", 0, "On SIGINT/SIGTERM, wait this long for runs in progress before cancelling them")
+	history := f.Int("history", 20, "Runs kept per job")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return cronRun(cmd.Context(), labels, file, state, reconcile, grace, history)
 	}
+	return cmd
+}
+
+// cronRun runs the scheduler until ctx ends.
+func cronRun(ctx context.Context, labels *bool, file, state *string, reconcile, grace *time.Duration, history *int) error {
 	if !*labels && *file == "" {
 		return errors.New("cron run: nothing to schedule: give --labels, --file jobs.yaml or both")
 	}
@@ -103,13 +111,13 @@ func runAndReport(ctx context.Context, s *cron.Scheduler, state string) error {
 				fmt.Fprintln(os.Stderr, "berth cron:", err)
 				continue
 			}
-			fmt.Println(ev)
+			fmt.Fprintln(stdout(), ev)
 			if err := writeCronState(s, state); err != nil {
 				fmt.Fprintln(os.Stderr, "berth cron: state:", err)
 			}
 		}
 	}()
-	fmt.Printf("berth cron: %d jobs scheduled; state in %s; stop with Ctrl-C\n", len(s.Jobs()), state)
+	fmt.Fprintf(stdout(), "berth cron: %d jobs scheduled; state in %s; stop with Ctrl-C\n", len(s.Jobs()), state)
 	writeCronState(s, state)
 	err := s.Run(ctx)
 	writeCronState(s, state)
@@ -179,13 +187,15 @@ func readCronState(path string) (cronState, error) {
 	return st, json.Unmarshal(data, &st)
 }
 
-func cronLs(ctx context.Context, args []string) error {
-	f := newFlags("cron ls", "[--state FILE | --file jobs.yaml]")
-	state := f.String("state", defaultCronState(), "the state file of `berth cron run`")
-	file := f.String("file", "", "list the jobs of this file (next runs from now) instead of a running scheduler's")
-	if err := f.Parse(args); err != nil {
-		return err
-	}
+func newCronLs() *cobra.Command {
+	cmd := newVerb("ls [OPTIONS]", "List scheduled jobs with their next and last runs", noArgs, nil)
+	state := cmd.Flags().String("state", defaultCronState(), "The state file of `berth cron run`")
+	file := cmd.Flags().String("file", "", "List the jobs of this file (next runs from now) instead of a running scheduler's")
+	cmd.RunE = func(*cobra.Command, []string) error { return cronLs(state, file) }
+	return cmd
+}
+
+func cronLs(state, file *string) error {
 	var st cronState
 	if *file != "" {
 		jobs, err := cron.LoadFile(*file)
@@ -203,7 +213,7 @@ func cronLs(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NAME\tSCHEDULE\tNEXT\tLAST\tSTATUS\tRUNNING\tTASK")
 	for _, j := range st.Jobs {
 		last, status := "-", "-"
@@ -216,36 +226,36 @@ func cronLs(ctx context.Context, args []string) error {
 	return w.Flush()
 }
 
-func cronHistory(ctx context.Context, args []string) error {
-	f := newFlags("cron history", "[--state FILE] [--output] JOB")
-	state := f.String("state", defaultCronState(), "the state file of `berth cron run`")
-	output := f.Bool("output", false, "print each run's captured stdout and stderr")
-	if err := f.Parse(args); err != nil {
-		return err
-	}
-	if f.NArg() != 1 {
-		return errors.New("cron history: want one JOB name")
-	}
+func newCronHistory() *cobra.Command {
+	cmd := newVerb("history [OPTIONS] JOB", "Show the last runs of a job", exactArgs(1), nil)
+	state := cmd.Flags().String("state", defaultCronState(), "The state file of `berth cron run`")
+	output := cmd.Flags().Bool("output", false, "Print each run's captured stdout and stderr")
+	cmd.RunE = func(_ *cobra.Command, args []string) error { return cronHistory(*state, *output, args[0]) }
+	return cmd
+}
+
+func cronHistory(stateFile string, output bool, job string) error {
+	state := &stateFile
 	st, err := readCronState(*state)
 	if err != nil {
 		return err
 	}
 	for _, j := range st.Jobs {
-		if j.Name != f.Arg(0) {
+		if j.Name != job {
 			continue
 		}
-		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		w := tabwriter.NewWriter(stdout(), 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "RUN\tSCHEDULED\tSTATUS\tEXIT\tDURATION\tERROR")
 		for _, r := range j.History {
 			fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", r.Seq, r.Scheduled.Local().Format(time.DateTime), r.Status, r.ExitCode, r.Duration.Round(time.Millisecond), r.Err)
 		}
 		w.Flush()
-		if *output {
+		if output {
 			for _, r := range j.History {
-				fmt.Printf("--- run %d stdout ---\n%s--- run %d stderr ---\n%s", r.Seq, r.Stdout, r.Seq, r.Stderr)
+				fmt.Fprintf(stdout(), "--- run %d stdout ---\n%s--- run %d stderr ---\n%s", r.Seq, r.Stdout, r.Seq, r.Stderr)
 			}
 		}
 		return nil
 	}
-	return fmt.Errorf("cron history: no job %q in %s", f.Arg(0), *state)
+	return fmt.Errorf("cron history: no job %q in %s", job, *state)
 }

@@ -27,8 +27,8 @@ func TestCronRunLsHistory(t *testing.T) {
 	state := filepath.Join(dir, "state.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
 	defer cancel()
-	if err := cronRun(ctx, []string{"--file", jobs, "--state", state, "--shutdown-grace", "20s"}); err != nil {
-		t.Fatal(err)
+	if code := run(ctx, []string{"cron", "run", "--file", jobs, "--state", state, "--shutdown-grace", "20s"}); code != 0 {
+		t.Fatalf("cron run: exit %d", code)
 	}
 	var st cronState
 	data, err := os.ReadFile(state)
@@ -48,19 +48,20 @@ func TestCronRunLsHistory(t *testing.T) {
 	if !ok {
 		t.Errorf("no successful run in %s", data)
 	}
-	if err := cronLs(context.Background(), []string{"--state", state}); err != nil {
-		t.Error(err)
+	bg := context.Background()
+	if code := run(bg, []string{"cron", "ls", "--state", state}); code != 0 {
+		t.Errorf("cron ls --state: exit %d", code)
 	}
-	if err := cronLs(context.Background(), []string{"--file", jobs}); err != nil {
-		t.Error(err)
+	if code := run(bg, []string{"cron", "ls", "--file", jobs}); code != 0 {
+		t.Errorf("cron ls --file: exit %d", code)
 	}
-	if err := cronHistory(context.Background(), []string{"--state", state, "--output", name}); err != nil {
-		t.Error(err)
+	if code := run(bg, []string{"cron", "history", name, "--state", state, "--output"}); code != 0 {
+		t.Errorf("cron history: exit %d", code)
 	}
-	if err := cronHistory(context.Background(), []string{"--state", state, "nope"}); err == nil {
-		t.Error("history of an unknown job: no error")
+	if code := run(bg, []string{"cron", "history", "--state", state, "nope"}); code != 1 {
+		t.Errorf("history of an unknown job: exit %d; want 1", code)
 	}
-	if err := cronRun(context.Background(), nil); err == nil {
-		t.Error("cron run with nothing to schedule: no error")
+	if code := run(bg, []string{"cron", "run"}); code != 1 {
+		t.Errorf("cron run with nothing to schedule: exit %d; want 1", code)
 	}
 }

@@ -1,26 +1,28 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"strings"
 
-	"github.com/moby/moby/client"
+	"github.com/spf13/pflag"
 )
 
-// Flag helpers shared by every command group.
+// Flag values shared by every command group. Docker's repeatable flags are "list" values (one
+// item per use: an env value may hold commas); its comma-separated ones are pflag's
+// StringSlice ("strings").
 
 // stringList is a repeatable string flag.
 type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+func (s *stringList) Type() string       { return "list" }
 
 // keyValues is a repeatable KEY=VALUE flag.
 type keyValues map[string]string
 
 func (kv keyValues) String() string { return "" }
+func (kv keyValues) Type() string   { return "list" }
 
 func (kv keyValues) Set(s string) error {
 	k, v, _ := strings.Cut(s, "=")
@@ -31,48 +33,26 @@ func (kv keyValues) Set(s string) error {
 	return nil
 }
 
-// parseAll parses flags placed before, between and after positional arguments, as the Docker
-// CLI accepts them (`berth node update NODE --availability drain`), and returns the positional
-// arguments; "--" ends the flags.
-func parseAll(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
+// typed wraps a value to show another type name in the help (Docker's "mount", "port",
+// "duration", "uint64").
+type typed struct {
+	pflag.Value
+	name string
 }
 
-// wantArgs checks the number of positional arguments, printing the usage when it is wrong.
-func wantArgs(fs *flag.FlagSet, pos []string, min, max int) error {
-	if len(pos) < min || (max >= 0 && len(pos) > max) {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("%s: wrong number of arguments (%d)", fs.Name(), len(pos))}
-	}
-	return nil
+func (t typed) Type() string { return t.name }
+
+// funcValue is a flag parsed by a function.
+type funcValue struct {
+	set  func(string) error
+	kind string
+	last string
 }
 
-// connect parses fs (flags anywhere), checks that there are min to max positional arguments
-// (max < 0: no limit) and connects to the engine. The caller closes the client.
-func connect(ctx context.Context, fs *flag.FlagSet, args []string, min, max int) ([]string, *client.Client, error) {
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := wantArgs(fs, pos, min, max); err != nil {
-		return nil, nil, err
-	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pos, cli, nil
+func (f *funcValue) String() string     { return f.last }
+func (f *funcValue) Set(s string) error { f.last = s; return f.set(s) }
+func (f *funcValue) Type() string       { return f.kind }
+
+func funcFlag(fs *pflag.FlagSet, name, short, kind, usage string, set func(string) error) {
+	fs.VarP(&funcValue{set: set, kind: kind}, name, short, usage)
 }

@@ -1,32 +1,48 @@
-// Command berth is a thin CLI over the berth library. Its verbs mirror the Docker CLI's:
-// `berth stack deploy -c f.yml NAME` works where `docker stack deploy` does.
+// Command berth is a CLI over the berth library whose verbs, flags, help and exit codes mirror
+// the Docker CLI's: `berth stack deploy -c f.yml NAME` works where `docker stack deploy` does,
+// `berth service ls --format json` prints what `docker service ls --format json` prints, and the
+// same binary installed as ~/.docker/cli-plugins/docker-berth runs as `docker berth …`.
+//
+// It is built on spf13/cobra and spf13/pflag, as the Docker CLI is: GNU long and short flags
+// anywhere among the arguments, `--flag=value`, repeated and comma-separated list flags,
+// -h/--help on every level, "Did you mean" suggestions, and Docker's exit codes (125 for a flag
+// error, 1 for a failed command or a wrong argument count, the command's own code otherwise).
+//
+// # Adding a verb group
+//
+// A group is one file. Write a constructor that returns the group's *cobra.Command, made with
+// newGroup from verbs made with newVerb (or engineVerb, which hands the verb a connected
+// client), and register it from the file's init function:
+//
+//	func init() { addGroup(newNetworkCommand) }
+//
+//	func newNetworkCommand() *cobra.Command {
+//		var o listOptions
+//		ls := engineVerb("ls [OPTIONS]", "List networks", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
+//			f, err := o.filterArgs("driver", "id", "label", "name", "scope", "type")
+//			…
+//			return printRows(stdout(), o, "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", rows, func(r networkRow) string { return r.ID })
+//		})
+//		addListFlags(ls, &o, "network IDs", "driver, id, label, name, scope, type", true) // --format, -q, -f, --no-trunc
+//		rm := removeVerb("rm NETWORK [NETWORK...]", "Remove one or more networks", network.Remove)
+//		return newGroup("network", "Manage networks", ls, rm, inspectVerb(…))
+//	}
+//
+// Nothing else changes: help, usage errors, completion (set ValidArgsFunction to
+// completeNames(networkNames)), the Docker CLI plugin and the global -H/--host and --context
+// flags come with the root. A group registered twice under one name is merged, so a file can
+// add verbs to an existing group ("container" has `container data` in volume.go). Run
+// TestFlagsMatchDocker afterwards: it compares the new verbs' flags with docker's.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
-
-	"github.com/berthdev/berth"
 )
-
-// command is one verb, possibly with sub-verbs ("stack deploy"). Each group lives in its own
-// file and registers itself with register, so groups can be added without touching this file.
-type command struct {
-	path  string // "stack deploy"
-	usage string // one line: arguments and what it does
-	run   func(ctx context.Context, args []string) error
-}
-
-var commands []command
-
-func register(c command) { commands = append(commands, c) }
 
 // exitError carries a specific exit code (e.g. `stack plan --exit-code` exits 2 on changes).
 type exitError struct {
@@ -41,34 +57,28 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 
+func (e *exitError) Unwrap() error { return e.err }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:]))
 }
 
+// run runs the CLI with args (without the program name) and returns its exit code.
 func run(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(os.Stdout, "")
-		return 0
-	}
-	cmd, rest, ok := find(args)
-	if !ok && len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
-		usage(os.Stdout, args[0]) // `berth stack --help`: the group's commands
-		return 0
-	}
-	if !ok {
-		fmt.Fprintf(os.Stderr, "berth: unknown command %q\n\n", strings.Join(args, " "))
-		usage(os.Stderr, args[0])
-		return 1
-	}
-	err := cmd.run(ctx, rest)
+	args = pluginArgs(args)
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
 	var ee *exitError
+	var ue *usageError
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(os.Stderr, ue.Error())
+		return ue.code
 	case errors.As(err, &ee):
 		if ee.err != nil {
 			fmt.Fprintln(os.Stderr, "berth:", ee.err)
@@ -79,45 +89,3 @@ func run(ctx context.Context, args []string) int {
 		return 1
 	}
 }
-
-// find picks the longest registered path that prefixes args.
-func find(args []string) (command, []string, bool) {
-	var best command
-	n := 0
-	for _, c := range commands {
-		words := strings.Fields(c.path)
-		if len(words) > n && len(words) <= len(args) && slices.Equal(words, args[:len(words)]) {
-			best, n = c, len(words)
-		}
-	}
-	return best, args[n:], n > 0
-}
-
-func usage(w *os.File, group string) {
-	if !slices.ContainsFunc(commands, func(c command) bool { return strings.HasPrefix(c.path, group) }) {
-		group = ""
-	}
-	fmt.Fprintln(w, "berth deploys containers to Docker Engine and Docker Swarm.")
-	fmt.Fprintln(w, "\nUsage: berth COMMAND [OPTIONS] [ARGS]\n\nCommands:")
-	list := slices.Clone(commands)
-	slices.SortFunc(list, func(a, b command) int { return strings.Compare(a.path, b.path) })
-	for _, c := range list {
-		if group == "" || strings.HasPrefix(c.path, group) {
-			fmt.Fprintf(w, "  %-22s %s\n", c.path, c.usage)
-		}
-	}
-	fmt.Fprintln(w, "\nRun 'berth COMMAND --help' for a command's options.")
-}
-
-// newFlags returns a flag set for a command that prints its usage line first.
-func newFlags(c string, usageLine string) *flag.FlagSet {
-	fs := flag.NewFlagSet("berth "+c, flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: berth %s %s\n\nOptions:\n", c, usageLine)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// engine connects to the engine from the environment.
-var engine = berth.Connect

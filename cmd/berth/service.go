@@ -3,566 +3,467 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/moby/moby/api/types/mount"
-	"github.com/moby/moby/api/types/network"
 	swarmtypes "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/swarm"
 )
 
-// The service group: `berth service create|scale|ls|ps|rm|logs`, with the Docker CLI's flags
-// for the common cases.
+// The service group: `berth service create|inspect|logs|ls|ps|rm|rollback|scale|update`, with
+// the Docker CLI's flags.
 
-func init() {
-	register(command{path: "service create", usage: "create a service: [OPTIONS] IMAGE [COMMAND] [ARG...]", run: serviceCreate})
-	register(command{path: "service scale", usage: "scale replicated services: SERVICE=REPLICAS...", run: serviceScale})
-	register(command{path: "service ls", usage: "list services", run: serviceList})
-	register(command{path: "service ps", usage: "list the tasks of services: SERVICE...", run: servicePs})
-	register(command{path: "service update", usage: "update a service: [--image I] [--replicas N] [--env-add K=V]... [--force] SERVICE", run: serviceUpdate})
-	register(command{path: "service rollback", usage: "return a service to its spec before the last update: SERVICE", run: serviceRollback})
-	register(command{path: "service rm", usage: "remove services: SERVICE...", run: serviceRemove})
-	register(command{path: "service logs", usage: "show the logs of a service: [-f] [--since T] [--tail N] SERVICE", run: serviceLogs})
+func init() { addGroup(newServiceCommand) }
+
+func newServiceCommand() *cobra.Command {
+	return newGroup("service", "Manage Swarm services",
+		newServiceCreate(), newServiceInspect(), newServiceLogs(), newServiceLs(), newServicePs(),
+		newServiceRm(), newServiceRollback(), newServiceScale(), newServiceUpdate())
 }
 
-// serviceCreateFlags are the flags of `service create`.
+// serviceCreateFlags are the flags of `service create` beyond the shared spec flags.
 type serviceCreateFlags struct {
-	name, mode, endpointMode, user, workdir string
-	replicas                                uint64
-	replicasSet, detach                     bool
-	env, constraints, publish, networks     stringList
-	mounts                                  stringList
-	labels, containerLabels                 keyValues
-	stopGrace                               time.Duration
+	serviceSpecFlags
+	name, mode string
+	replicas   uint64
+	progress   string
 }
 
-func newServiceCreateFlags() (*flag.FlagSet, *serviceCreateFlags) {
-	fs := newFlags("service create", "[OPTIONS] IMAGE [COMMAND] [ARG...]")
-	f := &serviceCreateFlags{labels: keyValues{}, containerLabels: keyValues{}}
-	fs.StringVar(&f.name, "name", "", "service name")
-	fs.Func("replicas", "number of tasks", func(s string) error {
-		n, err := strconv.ParseUint(s, 10, 64)
-		f.replicas, f.replicasSet = n, true
-		return err
-	})
-	fs.StringVar(&f.mode, "mode", swarm.ModeReplicated, "replicated, global, replicated-job or global-job")
-	fs.Var(&f.env, "env", "set an environment variable KEY=VALUE, or KEY to pass this shell's value (repeatable)")
-	fs.Var(&f.env, "e", "shorthand for --env")
-	fs.Var(f.labels, "label", "service label KEY=VALUE (repeatable)")
-	fs.Var(f.containerLabels, "container-label", "container label KEY=VALUE (repeatable)")
-	fs.Var(&f.constraints, "constraint", "placement constraint, e.g. node.role!=manager (repeatable)")
-	fs.Var(&f.publish, "publish", "publish a port: [PUBLISHED:]TARGET[/PROTO] or published=P,target=T[,protocol=udp][,mode=host] (repeatable)")
-	fs.Var(&f.publish, "p", "shorthand for --publish")
-	fs.Var(&f.networks, "network", "attach the service to a network (repeatable)")
-	fs.Var(&f.mounts, "mount", "attach a mount: type=volume|bind|tmpfs,source=S,target=T[,readonly] (repeatable)")
-	fs.StringVar(&f.endpointMode, "endpoint-mode", "", "vip (default) or dnsrr")
-	fs.StringVar(&f.user, "user", "", "user[:group] the command runs as")
-	fs.StringVar(&f.user, "u", "", "shorthand for --user")
-	fs.StringVar(&f.workdir, "workdir", "", "working directory of the command")
-	fs.StringVar(&f.workdir, "w", "", "shorthand for --workdir")
-	fs.DurationVar(&f.stopGrace, "stop-grace-period", 0, "time to wait before killing a container (default 10s)")
-	fs.BoolVar(&f.detach, "detach", false, "return at once instead of waiting for the service to converge")
-	fs.BoolVar(&f.detach, "d", false, "shorthand for --detach")
-	return fs, f
+func newServiceCreateFlags(fs *pflag.FlagSet) *serviceCreateFlags {
+	f := &serviceCreateFlags{}
+	f.register(fs)
+	fs.StringVar(&f.name, "name", "", "Service name")
+	fs.StringVar(&f.mode, "mode", swarm.ModeReplicated, `Service mode ("replicated", "global", "replicated-job", "global-job")`)
+	fs.Uint64Var(&f.replicas, "replicas", 0, "Number of tasks")
+	fs.StringVar(&f.progress, "progress", "auto", `Progress output: "auto", "tty" or "plain"`)
+	return f
 }
 
-// serviceFromFlags parses `service create` arguments into a builder. Flags end at the image,
-// as in the Docker CLI: what follows is the command.
-func serviceFromFlags(args []string) (*swarm.Service, *serviceCreateFlags, error) {
-	fs, f := newServiceCreateFlags()
+// serviceFromFlags parses `service create` arguments into a spec. Flags end at the image, as
+// in the Docker CLI: what follows is the command.
+func serviceFromFlags(args []string) (swarm.RawSpec, *serviceCreateFlags, error) {
+	fs := pflag.NewFlagSet("service create", pflag.ContinueOnError)
+	fs.SetInterspersed(false)
+	f := newServiceCreateFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
+		return swarm.RawSpec{}, nil, err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return nil, nil, &exitError{code: 2, err: errors.New("service create: give an IMAGE")}
+		return swarm.RawSpec{}, nil, errors.New("'berth service create' requires at least 1 argument")
 	}
-	name := f.name
-	if name == "" {
-		return nil, nil, berth.Invalid("service create/name", "give the service a --name (berth does not make one up)")
+	spec, err := f.spec(fs, fs.Args())
+	return spec, f, err
+}
+
+// spec compiles the flags and IMAGE [COMMAND] [ARG...] into a service spec.
+func (f *serviceCreateFlags) spec(fs *pflag.FlagSet, args []string) (swarm.RawSpec, error) {
+	if f.name == "" {
+		return swarm.RawSpec{}, berth.Invalid("service create/name", "give the service a --name (berth does not make one up)")
 	}
-	s := swarm.NewService(name).Image(fs.Arg(0)).Mode(f.mode)
-	if fs.NArg() > 1 {
-		s.Command(fs.Args()[1:]...)
+	s := swarm.NewService(f.name).Image(args[0]).Mode(f.mode)
+	if len(args) > 1 {
+		s.Command(args[1:]...)
 	}
-	if f.replicasSet {
+	if fs.Changed("replicas") {
 		s.Replicas(f.replicas)
 	}
-	for _, e := range f.env {
-		k, v, ok := strings.Cut(e, "=")
-		if !ok {
-			if v, ok = os.LookupEnv(k); !ok {
-				continue // as the Docker CLI: a variable this shell does not have is left out
-			}
-		}
-		s.Env(k, v)
-	}
-	for k, v := range f.labels {
-		s.Label(k, v)
-	}
-	for k, v := range f.containerLabels {
-		s.ContainerLabel(k, v)
-	}
-	for _, c := range f.constraints {
-		s.Constraint(c)
-	}
-	for _, n := range f.networks {
-		s.Network(n)
-	}
-	if f.endpointMode != "" {
-		s.EndpointMode(f.endpointMode)
-	}
-	if f.user != "" {
-		s.User(f.user)
-	}
-	if f.workdir != "" {
-		s.WorkingDir(f.workdir)
-	}
-	if f.stopGrace != 0 {
-		s.StopGracePeriod(f.stopGrace)
-	}
-	var p berth.Problems
-	for i, pub := range f.publish {
-		if !strings.Contains(pub, "=") {
-			s.Port(pub)
-			continue
-		}
-		pc, err := parsePortCSV(pub)
-		p.AddErr(fmt.Sprintf("service create/publish[%d]", i), err)
-		s.PublishPort(pc)
-	}
-	for i, m := range f.mounts {
-		mt, err := parseMountCSV(m)
-		p.AddErr(fmt.Sprintf("service create/mount[%d]", i), err)
-		s.Mount(mt)
-	}
-	return s, f, p.Err()
-}
-
-// parsePortCSV parses the long --publish syntax: published=8080,target=80,protocol=tcp,mode=host.
-func parsePortCSV(s string) (swarmtypes.PortConfig, error) {
-	var pc swarmtypes.PortConfig
-	for _, field := range strings.Split(s, ",") {
-		k, v, _ := strings.Cut(field, "=")
-		switch strings.ToLower(strings.TrimSpace(k)) {
-		case "published":
-			n, err := strconv.ParseUint(v, 10, 16)
-			if err != nil {
-				return pc, fmt.Errorf("published=%q is not a port number", v)
-			}
-			pc.PublishedPort = uint32(n)
-		case "target":
-			n, err := strconv.ParseUint(v, 10, 16)
-			if err != nil {
-				return pc, fmt.Errorf("target=%q is not a port number", v)
-			}
-			pc.TargetPort = uint32(n)
-		case "protocol":
-			pc.Protocol = network.IPProtocol(v)
-		case "mode":
-			pc.PublishMode = swarmtypes.PortConfigPublishMode(v)
-		default:
-			return pc, fmt.Errorf("%q is not a port field: use published, target, protocol or mode", k)
-		}
-	}
-	return pc, nil
-}
-
-// parseMountCSV parses --mount: type=volume|bind|tmpfs,source=S,target=T,readonly.
-func parseMountCSV(s string) (mount.Mount, error) {
-	m := mount.Mount{Type: mount.TypeVolume}
-	for _, field := range strings.Split(s, ",") {
-		k, v, hasValue := strings.Cut(field, "=")
-		switch strings.ToLower(strings.TrimSpace(k)) {
-		case "type":
-			m.Type = mount.Type(v)
-		case "source", "src":
-			m.Source = v
-		case "target", "dst", "destination":
-			m.Target = v
-		case "readonly", "ro":
-			ro, err := strconv.ParseBool(v)
-			if hasValue && err != nil {
-				return m, fmt.Errorf("readonly=%q: want true or false", v)
-			}
-			m.ReadOnly = !hasValue || ro
-		case "tmpfs-size":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return m, fmt.Errorf("tmpfs-size=%q is not a number of bytes", v)
-			}
-			m.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: n}
-		default:
-			return m, fmt.Errorf("%q is not a mount field: use type, source, target, readonly or tmpfs-size", k)
-		}
-	}
-	return m, nil
-}
-
-func serviceCreate(ctx context.Context, args []string) error {
-	svc, f, err := serviceFromFlags(args)
+	base, err := s.Spec()
 	if err != nil {
-		return err
+		return swarm.RawSpec{}, err
 	}
-	if _, err := svc.Spec(); err != nil {
-		return err
+	if err := f.apply(fs, &base, "service create"); err != nil {
+		return swarm.RawSpec{}, err
 	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	res, err := swarm.Create(ctx, cli, svc, swarm.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintln(os.Stderr, "warning:", w)
-	}
-	fmt.Println(res.ID)
-	if f.detach {
-		return nil
-	}
-	return waitService(ctx, cli, res.ID)
+	return swarm.RawSpec(base), nil
 }
 
-// waitService follows a service until it converges, printing its progress on stderr.
-func waitService(ctx context.Context, cli swarm.WatchClient, id string) error {
-	for p, err := range swarm.Watch(ctx, cli, []string{id}, swarm.WatchOptions{}) {
+func newServiceCreate() *cobra.Command {
+	var f *serviceCreateFlags
+	cmd := newVerb("create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new service", minArgs(1), func(cmd *cobra.Command, args []string) error {
+		spec, err := f.spec(cmd.Flags(), args)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(os.Stderr, p)
-	}
-	return nil
-}
-
-func serviceScale(ctx context.Context, args []string) error {
-	fs := newFlags("service scale", "[-d] SERVICE=REPLICAS...")
-	detach := fs.Bool("detach", false, "return once the counts are recorded, without waiting for the tasks")
-	fs.BoolVar(detach, "d", false, "shorthand for --detach")
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, -1); err != nil {
-		return err
-	}
-	type target struct {
-		service string
-		n       uint64
-	}
-	var targets []target
-	var p berth.Problems
-	for i, a := range pos {
-		name, count, _ := strings.Cut(a, "=")
-		n, err := strconv.ParseUint(count, 10, 64)
-		if name == "" || err != nil {
-			p.Add(fmt.Sprintf("service scale/args[%d]", i), "%q: want SERVICE=REPLICAS, e.g. web=3", a)
-		}
-		targets = append(targets, target{name, n})
-	}
-	if err := p.Err(); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	var errs []error
-	for _, tg := range targets {
-		if _, err := swarm.Scale(ctx, cli, tg.service, tg.n, swarm.ScaleOptions{Wait: !*detach}); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fmt.Printf("%s scaled to %d\n", tg.service, tg.n)
-	}
-	return errors.Join(errs...)
-}
-
-func serviceList(ctx context.Context, args []string) error {
-	fs := newFlags("service ls", "[-q]")
-	quiet := fs.Bool("q", false, "print IDs only")
-	_, cli, err := connect(ctx, fs, args, 0, 0)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	res, err := cli.ServiceList(ctx, client.ServiceListOptions{Status: true})
-	if err != nil {
-		return fmt.Errorf("list services: %w", err)
-	}
-	printServices(os.Stdout, res.Items, *quiet)
-	return nil
-}
-
-// printServices prints services as `docker service ls` and `docker stack services` do.
-func printServices(w io.Writer, services []swarmtypes.Service, quiet bool) {
-	if quiet {
-		for _, s := range services {
-			fmt.Fprintln(w, s.ID)
-		}
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tMODE\tREPLICAS\tIMAGE\tPORTS")
-	for _, s := range services {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", shortID(s.ID), s.Spec.Name, mode(s.Spec.Mode), replicas(s), serviceImage(s.Spec), ports(s))
-	}
-	tw.Flush()
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
-
-func servicePs(ctx context.Context, args []string) error {
-	fs := newFlags("service ps", "[-q] [-f desired-state=running] SERVICE...")
-	quiet := fs.Bool("q", false, "print task IDs only")
-	var filters stringList
-	fs.Var(&filters, "filter", "desired-state=running (only the tasks swarm wants running)")
-	fs.Var(&filters, "f", "shorthand for --filter")
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, -1); err != nil {
-		return err
-	}
-	opts := swarm.TasksOptions{History: true}
-	for _, f := range filters {
-		if f != "desired-state=running" {
-			return berth.Invalid("service ps/filter", "%q is not supported: use desired-state=running", f)
-		}
-		opts.History = false
-	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	var all []swarm.Task
-	for _, s := range pos {
-		tasks, err := swarm.Tasks(ctx, cli, s, opts)
+		ctx := cmd.Context()
+		cli, err := engine(ctx)
 		if err != nil {
 			return err
 		}
-		all = append(all, tasks...)
-	}
-	printTasks(os.Stdout, all, *quiet, time.Now())
-	return nil
-}
-
-func printTasks(w io.Writer, tasks []swarm.Task, quiet bool, now time.Time) {
-	if quiet {
-		for _, t := range tasks {
-			fmt.Fprintln(w, t.ID)
+		defer cli.Close()
+		s := swarmtypes.ServiceSpec(spec)
+		if err := swarm.ResolveReferences(ctx, cli, &s); err != nil {
+			return err
 		}
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tIMAGE\tNODE\tDESIRED STATE\tCURRENT STATE\tERROR")
-	prev := ""
-	for _, t := range tasks {
-		name := t.Name
-		if name == prev {
-			name = ` \_ ` + name // an older task of the same slot, as `docker service ps` shows it
-		} else {
-			prev = name
+		opts := swarm.CreateOptions{ResolveImage: swarm.ResolveAlways}
+		if f.noResolve {
+			opts.ResolveImage = swarm.ResolveNever
 		}
-		errText := t.Err
-		if errText != "" {
-			errText = strconv.Quote(errText)
+		if f.registryAuth {
+			opts.Auth = registryAuthFor(serviceImage(s))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s %s ago\t%s\n", shortID(t.ID), name, t.Image, t.Node,
-			swarmTitle(string(t.DesiredState)), swarmTitle(string(t.State)), now.Sub(t.Since).Round(time.Second), errText)
-	}
-	tw.Flush()
-}
-
-// serviceUpdateFlags are the flags of `service update`.
-type serviceUpdateFlags struct {
-	image                  string
-	replicas               *uint64
-	envAdd, envRm, labelRm stringList
-	labelAdd               keyValues
-	force, detach          bool
-}
-
-// apply makes the change the flags describe.
-func (f *serviceUpdateFlags) apply(s *swarmtypes.ServiceSpec) error {
-	c := s.TaskTemplate.ContainerSpec
-	if c == nil {
-		return berth.Invalid("service update", "%s has no container spec", s.Name)
-	}
-	if f.image != "" {
-		c.Image = f.image
-	}
-	if f.replicas != nil {
-		if s.Mode.Replicated == nil {
-			return berth.Invalid("service update/replicas", "%s is not a replicated service", s.Name)
+		res, err := swarm.Create(ctx, cli, swarm.RawSpec(s), opts)
+		if err != nil {
+			return err
 		}
-		s.Mode.Replicated.Replicas = f.replicas
-	}
-	env := map[string]string{}
-	for _, e := range slices.Concat(c.Env, f.envAdd) {
-		k, _, _ := strings.Cut(e, "=")
-		env[k] = e
-	}
-	for _, k := range f.envRm {
-		delete(env, k)
-	}
-	c.Env = slices.Sorted(maps.Values(env)) // sorted, as the builder compiles it
-	if len(f.labelAdd) > 0 && s.Labels == nil {
-		s.Labels = map[string]string{}
-	}
-	for k, v := range f.labelAdd {
-		s.Labels[k] = v
-	}
-	for _, k := range f.labelRm {
-		delete(s.Labels, k)
-	}
-	return nil
-}
-
-func serviceUpdate(ctx context.Context, args []string) error {
-	fs := newFlags("service update", "[OPTIONS] SERVICE")
-	f := &serviceUpdateFlags{labelAdd: keyValues{}}
-	fs.StringVar(&f.image, "image", "", "new image reference")
-	fs.Func("replicas", "number of tasks", func(s string) error {
-		n, err := strconv.ParseUint(s, 10, 64)
-		f.replicas = &n
-		return err
+		warn(res.Warnings)
+		fmt.Fprintln(stdout(), res.ID)
+		if f.detach {
+			return nil
+		}
+		return waitService(ctx, cli, res.ID, f.quiet, f.progress)
 	})
-	fs.Var(&f.envAdd, "env-add", "add or change an environment variable KEY=VALUE (repeatable)")
-	fs.Var(&f.envRm, "env-rm", "remove an environment variable KEY (repeatable)")
-	fs.Var(f.labelAdd, "label-add", "add or change a service label KEY=VALUE (repeatable)")
-	fs.Var(&f.labelRm, "label-rm", "remove a service label KEY (repeatable)")
-	fs.BoolVar(&f.force, "force", false, "restart every task even when nothing changed")
-	fs.BoolVar(&f.detach, "detach", false, "return at once instead of waiting for the update to converge")
-	fs.BoolVar(&f.detach, "d", false, "shorthand for --detach")
-	pos, cli, err := connect(ctx, fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	res, err := swarm.Update(ctx, cli, pos[0], f.apply, swarm.UpdateOptions{Force: f.force})
-	if err != nil {
-		return err
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintln(os.Stderr, "warning:", w)
-	}
-	fmt.Println(pos[0])
-	if f.detach || !res.Changed {
-		return nil
-	}
-	return waitService(ctx, cli, res.ID)
+	cmd.Flags().SetInterspersed(false)
+	f = newServiceCreateFlags(cmd.Flags())
+	completeSpecFlags(cmd)
+	return cmd
 }
 
-func serviceRollback(ctx context.Context, args []string) error {
-	fs := newFlags("service rollback", "[-d] SERVICE")
-	detach := fs.Bool("detach", false, "return at once instead of waiting for the rollback to complete")
-	fs.BoolVar(detach, "d", false, "shorthand for --detach")
-	pos, cli, err := connect(ctx, fs, args, 1, 1)
+// waitService follows a service until it converges, showing its progress on stderr.
+func waitService(ctx context.Context, cli swarm.WatchClient, id string, quiet bool, mode string) error {
+	view, err := newProgress(os.Stderr, mode)
 	if err != nil {
 		return err
 	}
-	defer cli.Close()
-	if _, err := swarm.Rollback(ctx, cli, pos[0], swarm.UpdateOptions{Wait: !*detach}); err != nil {
-		return err
-	}
-	fmt.Println(pos[0])
-	return nil
+	return watchServices(ctx, cli, []string{id}, swarm.WatchOptions{}, quiet, view)
 }
 
-func serviceRemove(ctx context.Context, args []string) error {
-	fs := newFlags("service rm", "SERVICE...")
-	pos, cli, err := connect(ctx, fs, args, 1, -1)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	var errs []error
-	for _, s := range pos {
-		if err := swarm.Remove(ctx, cli, s, swarm.RemoveOptions{}); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fmt.Println(s)
-	}
-	return errors.Join(errs...)
-}
-
-func serviceLogs(ctx context.Context, args []string) error {
-	fs := newFlags("service logs", "[-f] [--since T] [--tail N] SERVICE")
-	var o swarm.LogsOptions
-	fs.BoolVar(&o.Follow, "follow", false, "follow the output")
-	fs.BoolVar(&o.Follow, "f", false, "shorthand for --follow")
-	fs.StringVar(&o.Since, "since", "", "show lines since a time (2026-11-26T10:00:00Z) or duration (42m)")
-	tail := fs.String("tail", "all", "number of lines to show from the end of each task's log")
-	fs.StringVar(tail, "n", "all", "shorthand for --tail")
-	timestamps := fs.Bool("timestamps", false, "show timestamps")
-	fs.BoolVar(timestamps, "t", false, "shorthand for --timestamps")
-	pos, err := parseAll(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, 1); err != nil {
-		return err
-	}
-	if *tail != "all" {
-		n, err := strconv.Atoi(*tail)
-		if err != nil || n < 0 {
-			return berth.Invalid("service logs/tail", "%q: want a number of lines or all", *tail)
-		}
-		o.Tail = n
-	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	names := taskNames{cli: cli, service: pos[0]}
-	for l, err := range swarm.Logs(ctx, cli, pos[0], o) {
+// watchServices shows one line per service, redrawn on a terminal, until all converge.
+func watchServices(ctx context.Context, cli swarm.WatchClient, ids []string, opts swarm.WatchOptions, quiet bool, view *progressView) error {
+	for p, err := range swarm.Watch(ctx, cli, ids, opts) {
 		if err != nil {
 			return err
 		}
-		w := os.Stdout
-		if l.Stream == swarm.Stderr {
-			w = os.Stderr
+		if !quiet {
+			view.Set(p.ServiceID, p.String())
 		}
-		prefix := names.of(ctx, l.TaskID)
-		if *timestamps {
-			prefix = l.Time.Format(time.RFC3339Nano) + " " + prefix
-		}
-		fmt.Fprintf(w, "%s | %s\n", prefix, l.Text)
 	}
 	return nil
+}
+
+func newServiceScale() *cobra.Command {
+	var detach bool
+	var progress string
+	cmd := newVerb("scale SERVICE=REPLICAS [SERVICE=REPLICAS...]", "Scale one or multiple replicated services", minArgs(1), func(cmd *cobra.Command, args []string) error {
+		type target struct {
+			service string
+			n       uint64
+		}
+		var targets []target
+		var p berth.Problems
+		for i, a := range args {
+			name, count, _ := strings.Cut(a, "=")
+			n, err := strconv.ParseUint(count, 10, 64)
+			if name == "" || err != nil {
+				p.Add(fmt.Sprintf("service scale/args[%d]", i), "%q: want SERVICE=REPLICAS, e.g. web=3", a)
+			}
+			targets = append(targets, target{name, n})
+		}
+		if err := p.Err(); err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		cli, err := engine(ctx)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		view, err := newProgress(stdout(), progress)
+		if err != nil {
+			return err
+		}
+		var errs []error
+		var scaled []string
+		for _, tg := range targets {
+			if _, err := swarm.Scale(ctx, cli, tg.service, tg.n, swarm.ScaleOptions{}); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			scaled = append(scaled, tg.service)
+			view.Line(fmt.Sprintf("%s scaled to %d", tg.service, tg.n))
+		}
+		if !detach && len(scaled) > 0 {
+			// all services converge together, one progress line each, as docker's
+			errs = append(errs, watchServices(ctx, cli, scaled, swarm.WatchOptions{Stable: -1}, false, view))
+		}
+		return errors.Join(errs...)
+	})
+	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "Exit immediately instead of waiting for the service to converge")
+	addProgressFlag(cmd, &progress)
+	cmd.ValidArgsFunction = completeNames(serviceNames)
+	return cmd
+}
+
+func newServiceLs() *cobra.Command {
+	var o listOptions
+	cmd := engineVerb("ls [OPTIONS]", "List services", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
+		f, err := o.filterArgs("id", "label", "mode", "name")
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		svcs, err := listServices(ctx, cli, f)
+		if err != nil {
+			return err
+		}
+		return printRows(stdout(), o, serviceTable, serviceRows(o, svcs), func(r serviceRow) string { return r.ID })
+	})
+	addListFlags(cmd, &o, "IDs", "id, label, mode, name", false)
+	cmd.Aliases = []string{"list"}
+	return cmd
+}
+
+func newServicePs() *cobra.Command {
+	var o listOptions
+	var noResolve bool
+	cmd := engineVerb("ps [OPTIONS] SERVICE [SERVICE...]", "List the tasks of one or more services", minArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
+		f, err := o.filterArgs("id", "name", "node", "desired-state")
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		for _, s := range args {
+			res, err := cli.ServiceInspect(ctx, s, client.ServiceInspectOptions{})
+			if err != nil {
+				return fmt.Errorf("no such service: %s: %w", s, err)
+			}
+			f.Add("service", res.Service.ID)
+		}
+		tasks, err := swarm.ListTasks(ctx, cli, f)
+		if err != nil {
+			return err
+		}
+		rows := taskRows(o, tasks, time.Now(), noResolve)
+		return printRows(stdout(), o, taskTable, rows, func(r taskRow) string { return r.ID })
+	})
+	addListFlags(cmd, &o, "task IDs", "id, name, node, desired-state", true)
+	cmd.Flags().BoolVar(&noResolve, "no-resolve", false, "Do not map IDs to Names")
+	cmd.ValidArgsFunction = completeNames(serviceNames)
+	return cmd
+}
+
+func newServiceInspect() *cobra.Command {
+	cmd := inspectVerb("inspect [OPTIONS] SERVICE [SERVICE...]", "Display detailed information on one or more services",
+		func(ctx context.Context, cli *client.Client, name string) (swarmtypes.Service, error) {
+			res, err := cli.ServiceInspect(ctx, name, client.ServiceInspectOptions{})
+			if err != nil {
+				return swarmtypes.Service{}, fmt.Errorf("no such service: %s: %w", name, err)
+			}
+			return res.Service, nil
+		}, printServicePretty)
+	cmd.ValidArgsFunction = completeNames(serviceNames)
+	return cmd
+}
+
+func newServiceRm() *cobra.Command {
+	cmd := removeVerb("rm SERVICE [SERVICE...]", "Remove one or more services", func(ctx context.Context, cli *client.Client, name string) error {
+		return swarm.Remove(ctx, cli, name, swarm.RemoveOptions{})
+	})
+	cmd.ValidArgsFunction = completeNames(serviceNames)
+	return cmd
+}
+
+func printServicePretty(w io.Writer, s swarmtypes.Service) {
+	fmt.Fprintf(w, "\nID:\t\t%s\nName:\t\t%s\n", s.ID, s.Spec.Name)
+	if len(s.Spec.Labels) > 0 {
+		fmt.Fprintln(w, "Labels:")
+		for k, v := range s.Spec.Labels {
+			fmt.Fprintf(w, " %s=%s\n", k, v)
+		}
+	}
+	fmt.Fprintf(w, "Service Mode:\t%s\n", title(mode(s.Spec.Mode)))
+	if r := s.Spec.Mode.Replicated; r != nil && r.Replicas != nil {
+		fmt.Fprintf(w, " Replicas:\t%d\n", *r.Replicas)
+	}
+	if c := s.Spec.TaskTemplate.ContainerSpec; c != nil {
+		fmt.Fprintf(w, "ContainerSpec:\n Image:\t\t%s\n", c.Image)
+		if len(c.Args) > 0 {
+			fmt.Fprintf(w, " Args:\t\t%s\n", strings.Join(c.Args, " "))
+		}
+		if len(c.Env) > 0 {
+			fmt.Fprintf(w, " Env:\t\t%s\n", strings.Join(c.Env, " "))
+		}
+	}
+	if s.Spec.EndpointSpec != nil {
+		fmt.Fprintf(w, "Endpoint Mode:\t%s\n", s.Spec.EndpointSpec.Mode)
+	}
+	if p := ports(s); p != "" {
+		fmt.Fprintf(w, "Ports:\t\t%s\n", p)
+	}
+}
+
+// serviceUpdateFlags are the flags of `service update` beyond the shared spec flags.
+type serviceUpdateFlags struct {
+	serviceSpecFlags
+	image, args, progress string
+	replicas              uint64
+	force, rollback       bool
+}
+
+func newServiceUpdateFlags(fs *pflag.FlagSet) *serviceUpdateFlags {
+	f := &serviceUpdateFlags{serviceSpecFlags: serviceSpecFlags{update: true}}
+	f.register(fs)
+	fs.StringVar(&f.image, "image", "", "Service image tag")
+	fs.Var(typed{(*stringValue)(&f.args), "command"}, "args", "Service command args")
+	fs.Uint64Var(&f.replicas, "replicas", 0, "Number of tasks")
+	fs.BoolVar(&f.force, "force", false, "Force update even if no changes require it")
+	fs.BoolVar(&f.rollback, "rollback", false, "Rollback to previous specification")
+	fs.StringVar(&f.progress, "progress", "auto", `Progress output: "auto", "tty" or "plain"`)
+	return f
+}
+
+// change returns the change the flags describe.
+func (f *serviceUpdateFlags) change(fs *pflag.FlagSet) func(*swarmtypes.ServiceSpec) error {
+	return func(s *swarmtypes.ServiceSpec) error {
+		if err := f.apply(fs, s, "service update"); err != nil {
+			return err
+		}
+		c := s.TaskTemplate.ContainerSpec
+		if fs.Changed("image") {
+			c.Image = f.image
+		}
+		if fs.Changed("args") {
+			c.Args = strings.Fields(f.args)
+		}
+		if fs.Changed("replicas") {
+			switch {
+			case s.Mode.Replicated != nil:
+				s.Mode.Replicated.Replicas = &f.replicas
+			case s.Mode.ReplicatedJob != nil:
+				s.Mode.ReplicatedJob.TotalCompletions = &f.replicas
+			default:
+				return berth.Invalid("service update/replicas", "%s is not a replicated service", s.Name)
+			}
+		}
+		return nil
+	}
+}
+
+func newServiceUpdate() *cobra.Command {
+	var f *serviceUpdateFlags
+	cmd := engineVerb("update [OPTIONS] SERVICE", "Update a service", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
+		ctx := cmd.Context()
+		if f.rollback {
+			if _, err := swarm.Rollback(ctx, cli, args[0], swarm.UpdateOptions{Wait: !f.detach}); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout(), args[0])
+			return nil
+		}
+		change := f.change(cmd.Flags())
+		withRefs := func(s *swarmtypes.ServiceSpec) error {
+			if err := change(s); err != nil {
+				return err
+			}
+			return swarm.ResolveReferences(ctx, cli, s)
+		}
+		opts := swarm.UpdateOptions{Force: f.force, ResolveImage: swarm.ResolveNever}
+		if !f.noResolve && cmd.Flags().Changed("image") {
+			opts.ResolveImage = swarm.ResolveAlways
+		}
+		if f.registryAuth {
+			opts.Auth = registryAuthFor(f.image)
+		}
+		res, err := swarm.Update(ctx, cli, args[0], withRefs, opts)
+		if err != nil {
+			return err
+		}
+		warn(res.Warnings)
+		fmt.Fprintln(stdout(), args[0])
+		if f.detach || !res.Changed {
+			return nil
+		}
+		return waitService(ctx, cli, res.ID, f.quiet, f.progress)
+	})
+	f = newServiceUpdateFlags(cmd.Flags())
+	cmd.ValidArgsFunction = completeNames(serviceNames)
+	completeSpecFlags(cmd)
+	return cmd
+}
+
+func newServiceRollback() *cobra.Command {
+	var detach, quiet bool
+	cmd := engineVerb("rollback [OPTIONS] SERVICE", "Revert changes to a service's configuration", exactArgs(1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
+		ctx := cmd.Context()
+		if _, err := swarm.Rollback(ctx, cli, args[0], swarm.UpdateOptions{Wait: !detach}); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout(), args[0])
+		return nil
+	})
+	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "Exit immediately instead of waiting for the service to converge")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress progress output")
+	cmd.ValidArgsFunction = completeNames(serviceNames)
+	return cmd
+}
+
+func newServiceLogs() *cobra.Command {
+	var o swarm.LogsOptions
+	var tail string
+	var timestamps bool
+	var names taskNames
+	cmd := newVerb("logs [OPTIONS] SERVICE", "Fetch the logs of a service", exactArgs(1), func(cmd *cobra.Command, args []string) error {
+		if tail != "all" {
+			n, err := strconv.Atoi(tail)
+			if err != nil || n < 0 {
+				return berth.Invalid("service logs/tail", "%q: want a number of lines or all", tail)
+			}
+			o.Tail = n
+		}
+		ctx := cmd.Context()
+		cli, err := engine(ctx)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		names.cli, names.service = cli, args[0]
+		for l, err := range swarm.Logs(ctx, cli, args[0], o) {
+			if err != nil {
+				return err
+			}
+			w := stdout()
+			if l.Stream == swarm.Stderr {
+				w = os.Stderr
+			}
+			line := names.of(ctx, l.TaskID) + " | " + l.Text
+			if names.raw {
+				line = l.Text
+			}
+			if timestamps {
+				line = l.Time.Format(time.RFC3339Nano) + " " + line
+			}
+			fmt.Fprintln(w, line)
+		}
+		return nil
+	})
+	fl := cmd.Flags()
+	fl.BoolVarP(&o.Follow, "follow", "f", false, "Follow log output")
+	fl.StringVar(&o.Since, "since", "", `Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)`)
+	fl.StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
+	fl.BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
+	fl.BoolVar(&names.noResolve, "no-resolve", false, "Do not map IDs to Names in output")
+	fl.BoolVar(&names.noTaskIDs, "no-task-ids", false, "Do not include task IDs in output")
+	fl.BoolVar(&names.noTrunc, "no-trunc", false, "Do not truncate output")
+	fl.BoolVar(&names.raw, "raw", false, "Do not neatly format logs")
+	cmd.ValidArgsFunction = completeNames(serviceNames)
+	return cmd
 }
 
 // taskNames turns task IDs into `docker service logs` prefixes (NAME.SLOT.ID@NODE), listing the
 // service's tasks again when a new one appears.
 type taskNames struct {
-	cli     swarm.TasksClient
-	service string
-	known   map[string]string
+	cli                                swarm.TasksClient
+	service                            string
+	known                              map[string]string
+	noResolve, noTaskIDs, noTrunc, raw bool
 }
 
 func (n *taskNames) of(ctx context.Context, id string) string {
@@ -572,7 +473,18 @@ func (n *taskNames) of(ctx context.Context, id string) string {
 	n.known = map[string]string{}
 	tasks, _ := swarm.Tasks(ctx, n.cli, n.service, swarm.TasksOptions{History: true})
 	for _, t := range tasks {
-		n.known[t.ID] = t.Name + "." + shortID(t.ID) + "@" + t.Node
+		name, node, id := t.Name, t.Node, shortID(t.ID)
+		if n.noResolve {
+			name, node = fmt.Sprintf("%s.%d", t.ServiceID, t.Slot), t.NodeID
+		}
+		if n.noTrunc {
+			id = t.ID
+		}
+		if n.noTaskIDs {
+			n.known[t.ID] = name + "@" + node
+		} else {
+			n.known[t.ID] = name + "." + id + "@" + node
+		}
 	}
 	if _, ok := n.known[id]; !ok {
 		n.known[id] = shortID(id)

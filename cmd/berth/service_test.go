@@ -39,7 +39,7 @@ func TestServiceCreateFlags(t *testing.T) {
 	c := spec.TaskTemplate.ContainerSpec
 	ports := spec.EndpointSpec.Ports
 	switch {
-	case !f.detach || spec.Name != "web" || *spec.Mode.Replicated.Replicas != 3 || c.Image != "registry:5000/web:1":
+	case !f.detach || f.replicas != 3 || spec.Name != "web" || *spec.Mode.Replicated.Replicas != 3 || c.Image != "registry:5000/web:1":
 		t.Errorf("name, replicas, image, detach: %+v", spec)
 	case !slices.Equal(c.Args, []string{"serve", "--port", "80"}):
 		t.Errorf("command: %q", c.Args)
@@ -66,8 +66,8 @@ func TestServiceCreateFlags(t *testing.T) {
 	if _, _, err := serviceFromFlags([]string{"img"}); !errors.Is(err, berth.ErrInvalid) {
 		t.Errorf("no name: %v", err)
 	}
-	if _, _, err := serviceFromFlags([]string{"--name", "x", "--mode", "daemon", "img"}); err != nil {
-		t.Errorf("mode is checked by Spec, not by the flags: %v", err)
+	if _, _, err := serviceFromFlags([]string{"--name", "x", "--mode", "daemon", "img"}); !errors.Is(err, berth.ErrInvalid) {
+		t.Errorf("unknown mode: %v", err)
 	}
 }
 

@@ -78,6 +78,25 @@ func TestStackLifecycleCLI(t *testing.T) {
 	if code, out := capture(t, ctx, "stack", "ps", name); code != 0 || !strings.Contains(out, name+"_web.1") {
 		t.Fatalf("ps: exit %d\n%s", code, out)
 	}
+	// scripts read the same from berth as from docker
+	host := strings.TrimSpace(docker(t, "node", "inspect", "self", "--format", "{{.Description.Hostname}}"))
+	for _, args := range [][]string{
+		{"stack", "ps", "-q", "--filter", "node=" + host, name},
+		{"node", "ps", "--filter", "name=" + name + "_web", "--format", "{{.Name}} {{.Node}}"},
+		{"stack", "ps", "-q", name},
+		{"stack", "ps", "--format", "{{.Name}} {{.Image}} {{.Node}} {{.DesiredState}} {{.Error}}", name},
+		{"stack", "ps", "--filter", "desired-state=running", "--format", "{{.ID}} {{.Name}}", name},
+		{"stack", "ps", "--no-trunc", "--format", "{{.ID}} {{.Image}}", name},
+		{"stack", "services", "--format", "json", name},
+		{"stack", "services", "-q", "--filter", "name=" + name + "_web", name},
+		{"service", "ps", "--format", "{{.ID}} {{.Name}} {{.Node}} {{.DesiredState}}", name + "_web"},
+		{"service", "ps", "-q", "--no-trunc", name + "_web"},
+	} {
+		code, got := capture(t, ctx, args...)
+		if want := docker(t, args...); code != 0 || got != want || strings.TrimSpace(got) == "" {
+			t.Errorf("berth %s: exit %d\n%s\ndocker:\n%s", strings.Join(args, " "), code, got, want)
+		}
+	}
 	// the Docker CLI manages berth's stack
 	if out, err := exec.Command("docker", "stack", "services", name).CombinedOutput(); err != nil || !strings.Contains(string(out), name+"_web") {
 		t.Fatalf("docker stack services: %v\n%s", err, out)

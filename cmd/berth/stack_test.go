@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,17 +58,50 @@ func TestStackDeployCLIInvalid(t *testing.T) {
 	if err != nil || len(nets.Items) != 0 {
 		t.Fatalf("an invalid stack created networks: %v %v", nets.Items, err)
 	}
-	if code := run(ctx, []string{"stack", "deploy", "--resolve-image", "sometimes", "-c", file, name}); code != 2 {
-		t.Fatalf("bad --resolve-image: exit code %d, want 2", code)
+	// Docker's exit codes: 125 for a bad flag value, 1 for a wrong argument count
+	if code := run(ctx, []string{"stack", "deploy", "--resolve-image", "sometimes", "-c", file, name}); code != 125 {
+		t.Fatalf("bad --resolve-image: exit code %d, want 125", code)
 	}
-	if code := run(ctx, []string{"stack", "deploy", "-c", file}); code != 2 {
-		t.Fatalf("no stack name: exit code %d, want 2", code)
+	if code := run(ctx, []string{"stack", "deploy", "-c", file}); code != 1 {
+		t.Fatalf("no stack name: exit code %d, want 1", code)
 	}
 }
 
 func TestStackConfigCLI(t *testing.T) {
 	file := writeCompose(t, "services:\n  web:\n    image: 127.0.0.1:5000/x:1\n")
-	if code := run(t.Context(), []string{"stack", "config", "-c", file, "--format", "compose", "demo"}); code != 0 {
-		t.Fatalf("exit code %d", code)
+	for _, args := range [][]string{
+		{"stack", "config", "-c", file},                                // STACK is optional, as with docker stack config
+		{"stack", "config", "-c", file, "--format", "compose", "demo"}, // the merged file
+		{"stack", "config", "-c", file, "--format", "json"},            // the Engine specs
+		{"stack", "config", "-c", file, "--format", "json", "demo"},
+	} {
+		if code := run(t.Context(), args); code != 0 {
+			t.Errorf("%v: exit code %d", args, code)
+		}
+	}
+	if code := run(t.Context(), []string{"stack", "config", "-c", file, "a", "b"}); code != 1 {
+		t.Errorf("two STACK names: exit code %d, want 1 (as docker)", code)
+	}
+}
+
+// --skip-preflight deploys a stack the preflight refuses (a constraint no node matches yet,
+// as for workers that join later); without it nothing is written.
+func TestStackDeploySkipPreflight(t *testing.T) {
+	cli := testenv.Swarm(t)
+	ctx := testenv.Context(t, 2*time.Minute)
+	name := testenv.Name(t, "skip")
+	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{}) })
+	file := writeCompose(t, "services:\n  web:\n    image: 127.0.0.1:1/berth-cli/web:1\n    deploy:\n      placement:\n        constraints: [node.labels.berth-joins-later==yes]\n")
+	if code := run(ctx, []string{"stack", "deploy", "--resolve-image", "never", "-d", "-c", file, name}); code != 1 {
+		t.Fatalf("with the preflight: exit code %d, want 1", code)
+	}
+	if _, err := cli.ServiceInspect(ctx, name+"_web", client.ServiceInspectOptions{}); err == nil {
+		t.Fatal("the preflight's refusal created the service")
+	}
+	if code := run(ctx, []string{"stack", "deploy", "--resolve-image", "never", "--skip-preflight", "-d", "-c", file, name}); code != 0 {
+		t.Fatalf("--skip-preflight: exit code %d", code)
+	}
+	if _, err := cli.ServiceInspect(ctx, name+"_web", client.ServiceInspectOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }

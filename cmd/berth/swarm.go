@@ -1,74 +1,94 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/berthdev/berth/internal/fixtures"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	swarmtypes "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/swarm"
 	"github.com/berthdev/berth/swarm/dind"
 )
 
-// The swarm group: `berth lab up|down`, `berth swarm init|join|leave|join-token` and
-// `berth node ls|update|promote|demote|rm`, with the Docker CLI's flags where they exist.
+// The swarm group: `berth swarm init|join|leave|join-token|update|unlock|unlock-key|ca` and
+// the lab (`berth lab up|ls|down`), with the Docker CLI's flags where they exist.
 
 func init() {
-	register(command{path: "lab up", usage: "start a local swarm of Docker-in-Docker nodes and a registry", run: labUp})
-	register(command{path: "lab ls", usage: "list the labs on this engine, or show one lab's nodes", run: labList})
-	register(command{path: "lab down", usage: "remove a lab: its containers, network and volumes", run: labDown})
-	register(command{path: "swarm init", usage: "make this engine the first manager of a new swarm", run: swarmInit})
-	register(command{path: "swarm join", usage: "join this engine to a swarm as a worker or a manager", run: swarmJoin})
-	register(command{path: "swarm leave", usage: "make this engine leave its swarm", run: swarmLeave})
-	register(command{path: "swarm join-token", usage: "show or rotate the worker or manager join token", run: swarmJoinToken})
-	register(command{path: "node ls", usage: "list the nodes of the swarm", run: nodeList})
-	register(command{path: "node update", usage: "change a node's availability, role or labels", run: nodeUpdate})
-	register(command{path: "node promote", usage: "make workers managers", run: nodePromoteDemote(swarm.RoleManager)})
-	register(command{path: "node demote", usage: "make managers workers", run: nodePromoteDemote(swarm.RoleWorker)})
-	register(command{path: "node rm", usage: "remove nodes from the swarm", run: nodeRemove})
+	addGroup(newSwarmCommand)
+	addGroup(newLabCommand)
 }
 
-func labUp(ctx context.Context, args []string) error {
-	fs := newSwarmFlags("lab up", "[OPTIONS]")
+func newSwarmCommand() *cobra.Command {
+	return newGroup("swarm", "Manage Swarm",
+		newSwarmInit(), newSwarmJoin(), newSwarmLeave(), newSwarmJoinToken(), newSwarmUpdate(),
+		newSwarmUnlock(), newSwarmUnlockKey(), newSwarmCA())
+}
+
+func newLabCommand() *cobra.Command {
+	return newGroup("lab", "Manage local swarms of Docker-in-Docker nodes", newLabUp(), newLabLs(), newLabDown())
+}
+
+func newLabUp() *cobra.Command {
 	var o dind.Options
-	var push stringList
-	fs.StringVar(&o.Name, "name", dind.DefaultName, "lab name: prefix of its containers, network and volumes")
-	fs.IntVar(&o.Workers, "workers", 3, "number of worker nodes")
-	fs.StringVar(&o.Image, "image", "", "Docker-in-Docker node image (default docker:dind, or the local fixture)")
-	fs.StringVar(&o.RegistryImage, "registry-image", "", "registry image (default registry:2, or the local fixture)")
-	fs.Var(&push, "push", "image of this engine to push into the lab registry (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	var push, publish []string
+	cmd := newVerb("up [OPTIONS]", "Start a local swarm of Docker-in-Docker nodes and a registry", noArgs, func(cmd *cobra.Command, _ []string) error {
+		o.Push = push
+		cli, err := engine(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		if err := labFixtures(cmd.Context(), cli, &o); err != nil {
+			return err
+		}
+		for _, p := range publish {
+			pub, err := dind.ParsePublish(p)
+			if err != nil {
+				return usageFail(cmd, 125, err.Error())
+			}
+			o.Publish = append(o.Publish, pub)
+		}
+		lab, err := dind.Start(cmd.Context(), cli, o)
+		if err != nil {
+			return err
+		}
+		warn(lab.Warnings)
+		printLab(stdout(), lab)
+		return nil
+	})
+	f := cmd.Flags()
+	f.StringVar(&o.Name, "name", dind.DefaultName, "Lab name: prefix of its containers, network and volumes")
+	f.IntVar(&o.Workers, "workers", 3, "Number of worker nodes")
+	f.StringVar(&o.Image, "image", "", "Docker-in-Docker node image (default docker:dind, or the local fixture)")
+	f.StringVar(&o.RegistryImage, "registry-image", "", "Registry image (default registry:2, or the local fixture)")
+	f.StringArrayVar(&push, "push", nil, "Image of this engine to push into the lab registry (repeatable)")
+	f.StringArrayVarP(&publish, "publish", "p", nil, "Publish a port of the manager on 127.0.0.1 of this host, [HOST:]NODE[/PROTO] (repeatable)")
+	return cmd
+}
+
+// labFixtures chooses the local fixture images (`make fixtures`) for the lab when the flags
+// name none and the engine has them: the library itself defaults to the public images.
+func labFixtures(ctx context.Context, cli client.ImageAPIClient, o *dind.Options) error {
+	var err error
+	if o.Image == "" {
+		o.Image, err = fixtures.Dind.Resolve(ctx, cli)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("lab up takes no arguments, got %q", fs.Args())
+	if err == nil && o.RegistryImage == "" {
+		o.RegistryImage, err = fixtures.Registry.Resolve(ctx, cli)
 	}
-	o.Push = push
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	lab, err := dind.Start(ctx, cli, o)
-	if err != nil {
-		return err
-	}
-	for _, w := range lab.Warnings {
-		fmt.Fprintln(os.Stderr, "warning:", w)
-	}
-	printLab(os.Stdout, lab)
-	return nil
+	return err
 }
 
 func printLab(w io.Writer, lab *dind.Cluster) {
@@ -87,181 +107,339 @@ func printLab(w io.Writer, lab *dind.Cluster) {
 	for img, ref := range lab.Images {
 		fmt.Fprintf(w, "pushed %s as %s\n", img, ref)
 	}
-	fmt.Fprintf(w, "\nreach the manager with:\n  export DOCKER_HOST=%s\n", lab.Manager.EngineHost)
+	fmt.Fprintf(w, "\nreach the manager with:\n  export DOCKER_HOST=%s   # or: berth -H %s …\n", lab.Manager.EngineHost, lab.Manager.EngineHost)
 	fmt.Fprintf(w, "push an image with:\n  docker tag IMAGE %s/IMAGE && docker push %s/IMAGE  # then use %s/IMAGE in services\n",
 		lab.Registry.HostAddr, lab.Registry.HostAddr, lab.Registry.ClusterAddr)
 	fmt.Fprintf(w, "remove it with:\n  berth lab down --name %s\n", lab.Name)
 }
 
-func labList(ctx context.Context, args []string) error {
-	fs := newSwarmFlags("lab ls", "[NAME]")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	if fs.NArg() == 1 {
-		lab, err := dind.Attach(ctx, cli, fs.Arg(0))
+func newLabLs() *cobra.Command {
+	return engineVerb("ls [NAME]", "List the labs on this engine, or show one lab's nodes", rangeArgs(0, 1), func(cmd *cobra.Command, cli *client.Client, args []string) error {
+		ctx := cmd.Context()
+		if len(args) == 1 {
+			lab, err := dind.Attach(ctx, cli, args[0])
+			if err != nil {
+				return err
+			}
+			defer lab.Detach()
+			printLab(stdout(), lab)
+			return nil
+		}
+		names, err := dind.List(ctx, cli)
 		if err != nil {
 			return err
 		}
-		defer lab.Detach()
-		printLab(os.Stdout, lab)
-		return nil
-	}
-	names, err := dind.List(ctx, cli)
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		fmt.Println(n)
-	}
-	return nil
-}
-
-func labDown(ctx context.Context, args []string) error {
-	fs := newSwarmFlags("lab down", "[OPTIONS]")
-	name := fs.String("name", dind.DefaultName, "lab name")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	if err := dind.Remove(ctx, cli, *name); err != nil {
-		return err
-	}
-	fmt.Printf("lab %s removed\n", *name)
-	return nil
-}
-
-func swarmInit(ctx context.Context, args []string) error {
-	fs := newSwarmFlags("swarm init", "[OPTIONS]")
-	var o swarm.InitOptions
-	var pools stringList
-	var avail string
-	fs.StringVar(&o.AdvertiseAddr, "advertise-addr", "", "advertised address (IP[:PORT] or INTERFACE[:PORT])")
-	fs.StringVar(&o.ListenAddr, "listen-addr", swarm.DefaultListenAddr, "listen address (IP[:PORT] or INTERFACE[:PORT])")
-	fs.StringVar(&o.DataPathAddr, "data-path-addr", "", "address or interface for data path (overlay) traffic")
-	fs.Func("data-path-port", "UDP port of data path traffic, 1024 to 49151 (default 4789)", swarmUint32(&o.DataPathPort))
-	fs.Var(&pools, "default-addr-pool", "CIDR range overlay networks take their subnets from (repeatable)")
-	fs.Func("default-addr-pool-mask-length", "prefix length of each overlay subnet (default 24)", swarmUint32(&o.SubnetSize))
-	fs.StringVar(&avail, "availability", "", "availability of this node: active, pause or drain")
-	fs.BoolVar(&o.AutoLock, "autolock", false, "lock the managers' keys; a restarted manager needs the unlock key")
-	fs.BoolVar(&o.ForceNewCluster, "force-new-cluster", false, "make a new cluster from this node's state")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	o.DefaultAddrPool, o.Availability = pools, swarmtypes.NodeAvailability(avail)
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	res, err := swarm.Init(ctx, cli, o)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("Swarm initialized: current node (%s) is now a manager.\n\n", res.NodeID)
-	fmt.Printf("To add a worker to this swarm, run the following command:\n\n    berth swarm join --token %s %s\n\n", res.Swarm.JoinTokens.Worker, swarmManagerAddr(ctx, cli))
-	fmt.Println("To add a manager to this swarm, run 'berth swarm join-token manager' and follow the instructions.")
-	return nil
-}
-
-func swarmUint32(dst *uint32) func(string) error {
-	return func(s string) error {
-		var n uint32
-		if _, err := fmt.Sscan(s, &n); err != nil {
-			return fmt.Errorf("%q is not a non-negative number", s)
+		for _, n := range names {
+			fmt.Fprintln(stdout(), n)
 		}
-		*dst = n
 		return nil
-	}
+	})
 }
 
-func swarmJoin(ctx context.Context, args []string) error {
-	fs := newSwarmFlags("swarm join", "[OPTIONS] HOST:PORT")
-	var o swarm.JoinOptions
-	var avail string
-	fs.StringVar(&o.Token, "token", "", "join token (worker or manager)")
-	fs.StringVar(&o.AdvertiseAddr, "advertise-addr", "", "advertised address (IP[:PORT] or INTERFACE[:PORT])")
-	fs.StringVar(&o.ListenAddr, "listen-addr", swarm.DefaultListenAddr, "listen address (IP[:PORT] or INTERFACE[:PORT])")
-	fs.StringVar(&o.DataPathAddr, "data-path-addr", "", "address or interface for data path (overlay) traffic")
-	fs.StringVar(&avail, "availability", "", "availability of this node: active, pause or drain")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	o.Managers, o.Availability = fs.Args(), swarmtypes.NodeAvailability(avail)
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	if err := swarm.Join(ctx, cli, o); err != nil {
-		return err
-	}
-	fmt.Println("This node joined a swarm.")
-	return nil
-}
-
-func swarmLeave(ctx context.Context, args []string) error {
-	fs := newSwarmFlags("swarm leave", "[OPTIONS]")
-	force := fs.Bool("force", false, "leave even as a manager or when the managers cannot be reached")
-	fs.BoolVar(force, "f", false, "shorthand for --force")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	if err := swarm.Leave(ctx, cli, swarm.LeaveOptions{Force: *force}); err != nil {
-		return err
-	}
-	fmt.Println("Node left the swarm.")
-	return nil
-}
-
-func swarmJoinToken(ctx context.Context, args []string) error {
-	fs := newSwarmFlags("swarm join-token", "[OPTIONS] (worker|manager)")
-	quiet := fs.Bool("q", false, "print the token only")
-	rotate := fs.Bool("rotate", false, "replace the token with a new one")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return berth.Invalid("join-token", "give one role: worker or manager")
-	}
-	role := swarmtypes.NodeRole(fs.Arg(0))
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	if *rotate {
-		if _, err := swarm.RotateJoinTokens(ctx, cli, role); err != nil {
+func newLabDown() *cobra.Command {
+	var name string
+	cmd := engineVerb("down [OPTIONS]", "Remove a lab: its containers, network and volumes", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
+		if err := dind.Remove(cmd.Context(), cli, name); err != nil {
 			return err
 		}
-		if !*quiet {
-			fmt.Printf("Successfully rotated %s join token.\n\n", role)
-		}
-	}
-	token, err := swarm.JoinToken(ctx, cli, role)
-	if err != nil {
-		return err
-	}
-	if *quiet {
-		fmt.Println(token)
+		fmt.Fprintf(stdout(), "lab %s removed\n", name)
 		return nil
+	})
+	cmd.Flags().StringVar(&name, "name", dind.DefaultName, "Lab name")
+	return cmd
+}
+
+// clusterFlags are the cluster settings `swarm init` and `swarm update` share.
+type clusterFlags struct {
+	autolock                       bool
+	certExpiry, heartbeat, snapInt time.Duration
+	maxSnapshots, snapshotInterval uint64
+	taskHistory                    int64
+	externalCAs                    []string
+}
+
+func (c *clusterFlags) register(f *pflag.FlagSet) {
+	f.BoolVar(&c.autolock, "autolock", false, "Enable manager autolocking (requiring an unlock key to start a stopped manager)")
+	f.DurationVar(&c.certExpiry, "cert-expiry", 90*24*time.Hour, "Validity period for node certificates (ns|us|ms|s|m|h)")
+	f.DurationVar(&c.heartbeat, "dispatcher-heartbeat", 5*time.Second, "Dispatcher heartbeat period (ns|us|ms|s|m|h)")
+	f.Uint64Var(&c.maxSnapshots, "max-snapshots", 0, "Number of additional Raft snapshots to retain")
+	f.Uint64Var(&c.snapshotInterval, "snapshot-interval", 10000, "Number of log entries between Raft snapshots")
+	f.Int64Var(&c.taskHistory, "task-history-limit", 5, "Task history retention limit")
+	f.StringArrayVar(&c.externalCAs, "external-ca", nil, "Specifications of one or more certificate signing endpoints (protocol=cfssl,url=URL)")
+}
+
+// apply sets the changed flags on spec.
+func (c *clusterFlags) apply(f *pflag.FlagSet, spec *swarmtypes.Spec) error {
+	if f.Changed("cert-expiry") {
+		spec.CAConfig.NodeCertExpiry = c.certExpiry
 	}
-	fmt.Printf("To add a %s to this swarm, run the following command:\n\n    berth swarm join --token %s %s\n", role, token, swarmManagerAddr(ctx, cli))
+	if f.Changed("dispatcher-heartbeat") {
+		spec.Dispatcher.HeartbeatPeriod = c.heartbeat
+	}
+	if f.Changed("max-snapshots") {
+		n := c.maxSnapshots
+		spec.Raft.KeepOldSnapshots = &n
+	}
+	if f.Changed("snapshot-interval") {
+		spec.Raft.SnapshotInterval = c.snapshotInterval
+	}
+	if f.Changed("task-history-limit") {
+		n := c.taskHistory
+		spec.Orchestration.TaskHistoryRetentionLimit = &n
+	}
+	if f.Changed("autolock") {
+		spec.EncryptionConfig.AutoLockManagers = c.autolock
+	}
+	for i, e := range c.externalCAs {
+		ca := swarmtypes.ExternalCA{Options: map[string]string{}}
+		for _, field := range strings.Split(e, ",") {
+			k, v, _ := strings.Cut(field, "=")
+			switch k {
+			case "protocol":
+				ca.Protocol = swarmtypes.ExternalCAProtocol(v)
+			case "url":
+				ca.URL = v
+			default:
+				ca.Options[k] = v
+			}
+		}
+		if ca.Protocol != swarmtypes.ExternalCAProtocolCFSSL || ca.URL == "" {
+			return berth.Invalid(fmt.Sprintf("external-ca[%d]", i), "%q: want protocol=cfssl,url=URL", e)
+		}
+		spec.CAConfig.ExternalCAs = append(spec.CAConfig.ExternalCAs, &ca)
+	}
 	return nil
+}
+
+func newSwarmInit() *cobra.Command {
+	var o swarm.InitOptions
+	var c clusterFlags
+	var avail string
+	cmd := newVerb("init [OPTIONS]", "Initialize a swarm", noArgs, func(cmd *cobra.Command, _ []string) error {
+		o.Availability, o.AutoLock = swarmtypes.NodeAvailability(avail), c.autolock
+		if err := c.apply(cmd.Flags(), &o.Spec); err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		cli, err := engine(ctx)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		res, err := swarm.Init(ctx, cli, o)
+		if err != nil {
+			return err
+		}
+		w := stdout()
+		fmt.Fprintf(w, "Swarm initialized: current node (%s) is now a manager.\n\n", res.NodeID)
+		fmt.Fprintf(w, "To add a worker to this swarm, run the following command:\n\n    berth swarm join --token %s %s\n\n", res.Swarm.JoinTokens.Worker, swarmManagerAddr(ctx, cli))
+		fmt.Fprintln(w, "To add a manager to this swarm, run 'berth swarm join-token manager' and follow the instructions.")
+		if o.AutoLock {
+			key, err := swarm.UnlockKey(ctx, cli)
+			if err != nil {
+				return fmt.Errorf("swarm initialized, but its unlock key could not be read: %w", err)
+			}
+			printUnlockKey(w, key)
+		}
+		return nil
+	})
+	f := cmd.Flags()
+	f.StringVar(&o.AdvertiseAddr, "advertise-addr", "", "Advertised address (format: \"<ip|interface>[:port]\")")
+	f.StringVar(&o.ListenAddr, "listen-addr", swarm.DefaultListenAddr, "Listen address (format: \"<ip|interface>[:port]\")")
+	f.StringVar(&o.DataPathAddr, "data-path-addr", "", "Address or interface to use for data path traffic (format: \"<ip|interface>\")")
+	f.Uint32Var(&o.DataPathPort, "data-path-port", 0, "Port number to use for data path traffic (1024 - 49151). If no value is set or is set to 0, the default port (4789) is used.")
+	f.StringSliceVar(&o.DefaultAddrPool, "default-addr-pool", nil, "default address pool in CIDR format")
+	f.Uint32Var(&o.SubnetSize, "default-addr-pool-mask-length", 24, "default address pool subnet mask length")
+	f.StringVar(&avail, "availability", "active", `Availability of the node ("active", "pause", "drain")`)
+	f.BoolVar(&o.ForceNewCluster, "force-new-cluster", false, "Force create a new cluster from current state")
+	c.register(f)
+	return cmd
+}
+
+func printUnlockKey(w io.Writer, key string) {
+	fmt.Fprintf(w, "\nTo unlock a swarm manager after it restarts, run the `berth swarm unlock`\ncommand and provide the following key:\n\n    %s\n\n", key)
+	fmt.Fprintln(w, "Remember to store this key in a password manager, since without it you\nwill not be able to restart the manager.")
+}
+
+func newSwarmJoin() *cobra.Command {
+	var o swarm.JoinOptions
+	var avail string
+	cmd := newVerb("join [OPTIONS] HOST:PORT", "Join a swarm as a node and/or manager", exactArgs(1), func(cmd *cobra.Command, args []string) error {
+		o.Managers, o.Availability = args, swarmtypes.NodeAvailability(avail)
+		cli, err := engine(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		if err := swarm.Join(cmd.Context(), cli, o); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout(), "This node joined a swarm.")
+		return nil
+	})
+	f := cmd.Flags()
+	f.StringVar(&o.Token, "token", "", "Token for entry into the swarm")
+	f.StringVar(&o.AdvertiseAddr, "advertise-addr", "", "Advertised address (format: \"<ip|interface>[:port]\")")
+	f.StringVar(&o.ListenAddr, "listen-addr", swarm.DefaultListenAddr, "Listen address (format: \"<ip|interface>[:port]\")")
+	f.StringVar(&o.DataPathAddr, "data-path-addr", "", "Address or interface to use for data path traffic (format: \"<ip|interface>\")")
+	f.StringVar(&avail, "availability", "active", `Availability of the node ("active", "pause", "drain")`)
+	return cmd
+}
+
+func newSwarmLeave() *cobra.Command {
+	var force bool
+	cmd := engineVerb("leave [OPTIONS]", "Leave the swarm", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
+		if err := swarm.Leave(cmd.Context(), cli, swarm.LeaveOptions{Force: force}); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout(), "Node left the swarm.")
+		return nil
+	})
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force this node to leave the swarm, ignoring warnings")
+	return cmd
+}
+
+func newSwarmJoinToken() *cobra.Command {
+	var quiet, rotate bool
+	cmd := newVerb("join-token [OPTIONS] (worker|manager)", "Manage join tokens", exactArgs(1), func(cmd *cobra.Command, args []string) error {
+		role := swarmtypes.NodeRole(args[0])
+		ctx := cmd.Context()
+		cli, err := engine(ctx)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		if rotate {
+			if _, err := swarm.RotateJoinTokens(ctx, cli, role); err != nil {
+				return err
+			}
+			if !quiet {
+				fmt.Fprintf(stdout(), "Successfully rotated %s join token.\n\n", role)
+			}
+		}
+		token, err := swarm.JoinToken(ctx, cli, role)
+		if err != nil {
+			return err
+		}
+		if quiet {
+			fmt.Fprintln(stdout(), token)
+			return nil
+		}
+		fmt.Fprintf(stdout(), "To add a %s to this swarm, run the following command:\n\n    berth swarm join --token %s %s\n", role, token, swarmManagerAddr(ctx, cli))
+		return nil
+	})
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display token")
+	cmd.Flags().BoolVar(&rotate, "rotate", false, "Rotate join token")
+	cmd.ValidArgs = []cobra.Completion{"worker", "manager"}
+	return cmd
+}
+
+func newSwarmUpdate() *cobra.Command {
+	var c clusterFlags
+	cmd := newVerb("update [OPTIONS]", "Update the swarm", noArgs, func(cmd *cobra.Command, _ []string) error {
+		var applyErr error
+		ctx := cmd.Context()
+		cli, err := engine(ctx)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		err = swarm.UpdateCluster(ctx, cli, swarm.ClusterUpdate{Change: func(s *swarmtypes.Spec) { applyErr = c.apply(cmd.Flags(), s) }})
+		if err := errors.Join(applyErr, err); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout(), "Swarm updated.")
+		if cmd.Flags().Changed("autolock") && c.autolock {
+			key, err := swarm.UnlockKey(ctx, cli)
+			if err != nil {
+				return err
+			}
+			printUnlockKey(stdout(), key)
+		}
+		return nil
+	})
+	c.register(cmd.Flags())
+	return cmd
+}
+
+func newSwarmUnlock() *cobra.Command {
+	return newVerb("unlock", "Unlock swarm", noArgs, func(cmd *cobra.Command, _ []string) error {
+		if isTerminal(os.Stdin) {
+			fmt.Fprint(os.Stderr, "Enter unlock key: ")
+		}
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		cli, err := engine(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		return swarm.Unlock(cmd.Context(), cli, strings.TrimSpace(line))
+	})
+}
+
+func newSwarmUnlockKey() *cobra.Command {
+	var quiet, rotate bool
+	cmd := engineVerb("unlock-key [OPTIONS]", "Manage the unlock key", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
+		ctx := cmd.Context()
+		var key string
+		var err error
+		if rotate {
+			key, err = swarm.RotateUnlockKey(ctx, cli)
+			if err == nil && !quiet {
+				fmt.Fprint(stdout(), "Successfully rotated manager unlock key.\n\n")
+			}
+		} else {
+			key, err = swarm.UnlockKey(ctx, cli)
+		}
+		if err != nil {
+			return err
+		}
+		if key == "" {
+			return errors.New("no unlock key is set: turn autolock on with `berth swarm update --autolock`")
+		}
+		if quiet {
+			fmt.Fprintln(stdout(), key)
+			return nil
+		}
+		printUnlockKey(stdout(), key)
+		return nil
+	})
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display token")
+	cmd.Flags().BoolVar(&rotate, "rotate", false, "Rotate unlock key")
+	return cmd
+}
+
+func newSwarmCA() *cobra.Command {
+	var rotate, detach, quiet bool
+	var certExpiry time.Duration
+	cmd := engineVerb("ca [OPTIONS]", "Display and rotate the root CA", noArgs, func(cmd *cobra.Command, cli *client.Client, _ []string) error {
+		ctx := cmd.Context()
+		if rotate || cmd.Flags().Changed("cert-expiry") {
+			change := func(s *swarmtypes.Spec) {
+				if cmd.Flags().Changed("cert-expiry") {
+					s.CAConfig.NodeCertExpiry = certExpiry
+				}
+			}
+			if err := swarm.UpdateCluster(ctx, cli, swarm.ClusterUpdate{Change: change, RotateCA: rotate}); err != nil {
+				return err
+			}
+		}
+		root, err := swarm.RootCA(ctx, cli, rotate && !detach, 5*time.Minute)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout(), root)
+		return nil
+	})
+	f := cmd.Flags()
+	f.BoolVar(&rotate, "rotate", false, "Rotate the swarm CA - if no certificate or key are provided, new ones will be generated")
+	f.BoolVarP(&detach, "detach", "d", false, "Exit immediately instead of waiting for the root rotation to converge")
+	f.BoolVarP(&quiet, "quiet", "q", false, "Suppress progress output")
+	f.DurationVar(&certExpiry, "cert-expiry", 90*24*time.Hour, "Validity period for node certificates (ns|us|ms|s|m|h)")
+	return cmd
 }
 
 // swarmManagerAddr returns the leader's address as the other nodes reach it, or a
@@ -277,185 +455,4 @@ func swarmManagerAddr(ctx context.Context, cli client.NodeAPIClient) string {
 		}
 	}
 	return "MANAGER-ADDR:2377"
-}
-
-func nodeList(ctx context.Context, args []string) error {
-	fs := newSwarmFlags("node ls", "[OPTIONS]")
-	quiet := fs.Bool("q", false, "print IDs only")
-	var filters stringList
-	fs.Var(&filters, "filter", "role=worker|manager or node.label=KEY[=VALUE] (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	var f swarm.NodeFilter
-	for _, s := range filters {
-		k, v, _ := strings.Cut(s, "=")
-		switch k {
-		case "role":
-			f.Role = swarmtypes.NodeRole(v)
-		case "node.label":
-			f.Labels = append(f.Labels, v)
-		default:
-			return berth.Invalid("node ls/filter", "%q is not a filter: use role=worker, role=manager or node.label=KEY[=VALUE]", s)
-		}
-	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	nodes, err := swarm.Nodes(ctx, cli, f)
-	if err != nil {
-		return err
-	}
-	printNodes(os.Stdout, nodes, *quiet)
-	return nil
-}
-
-func printNodes(w io.Writer, nodes []swarm.Node, quiet bool) {
-	if quiet {
-		for _, n := range nodes {
-			fmt.Fprintln(w, n.ID)
-		}
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "ID\tHOSTNAME\tSTATUS\tAVAILABILITY\tMANAGER STATUS\tENGINE VERSION\tPLATFORM\tLABELS")
-	for _, n := range nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.ID, n.Hostname, swarmTitle(string(n.Status)), swarmTitle(string(n.Availability)),
-			n.ManagerStatus, n.EngineVersion, n.Platform, swarmLabels(n.Labels))
-	}
-	tw.Flush()
-}
-
-func swarmTitle(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-func swarmLabels(m map[string]string) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, k+"="+m[k])
-	}
-	return strings.Join(parts, ",")
-}
-
-func nodeUpdate(ctx context.Context, args []string) error {
-	fs := newSwarmFlags("node update", "[OPTIONS] NODE")
-	var u swarm.NodeUpdate
-	var avail, role string
-	var add, rm stringList
-	fs.StringVar(&avail, "availability", "", "active, pause or drain")
-	fs.StringVar(&role, "role", "", "worker or manager")
-	fs.Var(&add, "label-add", "add or change a node label KEY=VALUE (repeatable)")
-	fs.Var(&rm, "label-rm", "remove a node label KEY (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return berth.Invalid("node update", "give one node: ID or hostname")
-	}
-	u.Availability, u.Role, u.RemoveLabels = swarmtypes.NodeAvailability(avail), swarmtypes.NodeRole(role), rm
-	for _, kv := range add {
-		k, v, _ := strings.Cut(kv, "=")
-		if u.AddLabels == nil {
-			u.AddLabels = map[string]string{}
-		}
-		u.AddLabels[k] = v
-	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	n, err := swarm.UpdateNode(ctx, cli, fs.Arg(0), u)
-	if err != nil {
-		return err
-	}
-	fmt.Println(n.ID)
-	return nil
-}
-
-func nodePromoteDemote(role swarmtypes.NodeRole) func(context.Context, []string) error {
-	verb := map[swarmtypes.NodeRole]string{swarm.RoleManager: "promote", swarm.RoleWorker: "demote"}[role]
-	return func(ctx context.Context, args []string) error {
-		fs := newSwarmFlags("node "+verb, "NODE [NODE...]")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			return berth.Invalid("node "+verb, "give at least one node: ID or hostname")
-		}
-		cli, err := engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer cli.Close()
-		var errs []error
-		for _, node := range fs.Args() {
-			if _, err := swarm.UpdateNode(ctx, cli, node, swarm.NodeUpdate{Role: role}); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			fmt.Printf("Node %s is now a %s.\n", node, role)
-		}
-		return errors.Join(errs...)
-	}
-}
-
-func nodeRemove(ctx context.Context, args []string) error {
-	fs := newSwarmFlags("node rm", "[OPTIONS] NODE [NODE...]")
-	force := fs.Bool("force", false, "remove nodes that are still up, or managers")
-	fs.BoolVar(force, "f", false, "shorthand for --force")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return berth.Invalid("node rm", "give at least one node: ID or hostname")
-	}
-	cli, err := engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	var errs []error
-	for _, node := range fs.Args() {
-		if err := swarm.RemoveNode(ctx, cli, node, swarm.RemoveNodeOptions{Force: *force}); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fmt.Println(node)
-	}
-	return errors.Join(errs...)
-}
-
-var _ flag.Value = (*stringList)(nil)
-
-// swarmFlags parses flags before, between and after arguments, as the Docker CLI does
-// (`berth node update NODE --availability drain`); "--" ends the flags.
-type swarmFlags struct {
-	*flag.FlagSet
-	pos []string
-}
-
-func newSwarmFlags(c, usageLine string) *swarmFlags {
-	return &swarmFlags{FlagSet: newFlags(c, usageLine)}
-}
-
-func (f *swarmFlags) Parse(args []string) (err error) {
-	f.pos, err = parseAll(f.FlagSet, args)
-	return err
-}
-
-func (f *swarmFlags) Args() []string { return f.pos }
-func (f *swarmFlags) NArg() int      { return len(f.pos) }
-
-func (f *swarmFlags) Arg(i int) string {
-	if i < len(f.pos) {
-		return f.pos[i]
-	}
-	return ""
 }

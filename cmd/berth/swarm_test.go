@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +57,56 @@ func TestSwarmCLI(t *testing.T) {
 	n, err := lab.Manager.Client.NodeInspect(ctx, name+"-worker1", client.NodeInspectOptions{})
 	if err != nil || n.Node.Spec.Availability != "drain" || n.Node.Spec.Labels["zone"] != "a" {
 		t.Errorf("worker1 after node update: %+v %v", n.Node.Spec, err)
+	}
+
+	// the same engine through the global -H flag, with the verbs of the swarm's administration
+	mgr, worker := lab.Manager.EngineHost, lab.Workers[0]
+	h := func(host string, args ...string) (int, string) {
+		return capture(t, ctx, append([]string{"-H", host}, args...)...)
+	}
+	if code, out := h(mgr, "node", "inspect", "--format", "{{.Description.Hostname}} {{.Spec.Labels.zone}}", name+"-worker1"); code != 0 || out != name+"-worker1 a\n" {
+		t.Errorf("node inspect --format: exit %d %q", code, out)
+	}
+	if code, out := h(mgr, "node", "inspect", "--pretty", "self"); code != 0 || !strings.Contains(out, "Hostname:\t\t"+name+"-manager") {
+		t.Errorf("node inspect --pretty self: exit %d %q", code, out)
+	}
+	if code, out := h(mgr, "node", "ps", "-q", name+"-worker1"); code != 0 {
+		t.Errorf("node ps: exit %d %q", code, out)
+	}
+	if code, out := h(mgr, "node", "ls", "--format", "{{.Hostname}} {{.Self}}", "--filter", "role=manager"); code != 0 || out != name+"-manager true\n" {
+		t.Errorf("node ls --format: exit %d %q", code, out)
+	}
+	code, out := h(mgr, "swarm", "update", "--autolock", "--task-history-limit", "3")
+	key := regexp.MustCompile(`SWMKEY-\S+`).FindString(out)
+	if code != 0 || key == "" || !strings.Contains(out, "berth swarm unlock") {
+		t.Fatalf("swarm update --autolock: exit %d\n%s", code, out)
+	}
+	if code, out := h(mgr, "swarm", "unlock-key", "-q"); code != 0 || strings.TrimSpace(out) != key {
+		t.Errorf("swarm unlock-key -q: exit %d %q; want %s", code, out, key)
+	}
+	if code, out := h(mgr, "swarm", "unlock-key", "--rotate", "-q"); code != 0 || !strings.HasPrefix(out, "SWMKEY-") || strings.TrimSpace(out) == key {
+		t.Errorf("swarm unlock-key --rotate: exit %d %q", code, out)
+	}
+	if code, out := h(mgr, "swarm", "update", "--autolock=false"); code != 0 || strings.Contains(out, "SWMKEY") {
+		t.Errorf("swarm update --autolock=false: exit %d %q", code, out)
+	}
+	if code, _ := h(mgr, "swarm", "unlock-key"); code != 1 {
+		t.Errorf("swarm unlock-key without autolock: exit %d; want 1", code)
+	}
+	sw, err := lab.Manager.Client.SwarmInspect(ctx, client.SwarmInspectOptions{})
+	if err != nil || *sw.Swarm.Spec.Orchestration.TaskHistoryRetentionLimit != 3 || sw.Swarm.Spec.EncryptionConfig.AutoLockManagers {
+		t.Errorf("swarm after update: %+v %v", sw.Swarm.Spec, err)
+	}
+	if code, out := h(mgr, "swarm", "ca"); code != 0 || !strings.Contains(out, "BEGIN CERTIFICATE") {
+		t.Errorf("swarm ca: exit %d %q", code, out)
+	}
+	// a worker that leaves and starts its own autolocked swarm is shown its unlock key
+	if code, out := h(worker.EngineHost, "swarm", "leave", "--force"); code != 0 {
+		t.Fatalf("swarm leave: exit %d %s", code, out)
+	}
+	code, out = h(worker.EngineHost, "swarm", "init", "--autolock", "--advertise-addr", worker.Addr.String())
+	if code != 0 || !strings.Contains(out, "Swarm initialized") || !regexp.MustCompile(`\n    SWMKEY-\S+\n`).MatchString(out) {
+		t.Errorf("swarm init --autolock: exit %d\n%s", code, out)
 	}
 	if had {
 		os.Setenv("DOCKER_HOST", orig)

@@ -43,9 +43,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/berthdev/berth"
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/image"
-	"github.com/berthdev/berth/internal/fixtures"
-	"github.com/berthdev/berth/internal/goimage"
 	berthnetwork "github.com/berthdev/berth/network"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
@@ -134,15 +133,24 @@ func (ch *chapter) chapter(ctx context.Context, c config, undo *cleanup) error {
 	if err := ch.service(ctx); err != nil {
 		return err
 	}
-	return ch.stack(ctx)
+	if err := ch.stack(ctx); err != nil {
+		return err
+	}
+	return ch.ingress(ctx, undo)
 }
 
 // setUp builds the two images and starts the lab with them and busybox in its registry.
 func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	id := suffix()
 	c.Name = cmp.Or(c.Name, "ch03-"+id)
-	busybox, err := imageOr(ctx, ch.host, c.BusyboxImage, fixtures.Busybox)
+	busybox, err := imageOr(ctx, ch.host, c.BusyboxImage, "berth-fixtures/busybox:local", "busybox:latest")
 	if err != nil {
+		return err
+	}
+	if c.DindImage, err = imageOr(ctx, ch.host, c.DindImage, "berth-fixtures/dind:local", dind.DefaultImage); err != nil {
+		return err
+	}
+	if c.RegistryImage, err = imageOr(ctx, ch.host, c.RegistryImage, "berth-fixtures/registry:local", dind.DefaultRegistryImage); err != nil {
 		return err
 	}
 	ch.say("build the echo API and the proxy (Go, static, FROM scratch)")
@@ -156,9 +164,12 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	}
 	ch.say("start lab %s: a registry, a manager and %d workers, and push the images", c.Name, c.Workers)
 	lab, err := dind.Start(ctx, ch.host, dind.Options{
-		Name: c.Name, Workers: c.Workers, Image: c.DindImage, RegistryImage: c.RegistryImage, Publish: []dind.Publish{visualizerPublish},
+		Name: c.Name, Workers: c.Workers, Image: c.DindImage, RegistryImage: c.RegistryImage,
 		Push:  []string{tags["echo"], tags["proxy"], busybox},
 		Swarm: swarm.InitOptions{DefaultAddrPool: []string{"10.203.0.0/16"}, SubnetSize: 24},
+
+		// The visualizer's and the ingress's ports, on 127.0.0.1 of the host.
+		Publish: []dind.Publish{visualizerPublish, {NodePort: ingressPort}},
 	})
 	if err != nil {
 		return err
@@ -176,19 +187,13 @@ func (ch *chapter) setUp(ctx context.Context, c config, undo *cleanup) error {
 	return ch.visualizer(ctx, undo)
 }
 
-// imageOr returns ref when given, else the fixture's local or public image, which must be on
-// the engine: nothing is pulled.
-func imageOr(ctx context.Context, cli client.ImageAPIClient, ref string, k fixtures.Kind) (string, error) {
-	if ref == "" {
-		var err error
-		if ref, err = k.Resolve(ctx, cli); err != nil {
-			return "", err
-		}
+// imageOr returns ref when given, else the local fixture (`make fixtures`) or the public image;
+// the one chosen must be on the engine: nothing is pulled.
+func imageOr(ctx context.Context, cli client.ImageAPIClient, ref string, fixture, public string) (string, error) {
+	if ref != "" {
+		return image.FirstPresent(ctx, cli, ref)
 	}
-	if _, err := cli.ImageInspect(ctx, ref); err != nil {
-		return "", fmt.Errorf("image %s: %w (it is never pulled: run `make fixtures`, or load it first)", ref, err)
-	}
-	return ref, nil
+	return image.FirstPresent(ctx, cli, fixture, public)
 }
 
 // service creates the echo service with one replica, scales it to 6, prints where its tasks
@@ -273,7 +278,7 @@ func echoStack(echoRef, proxyRef string) *stack.Stack {
 	st.Service("api").Image(echoRef).Replicas(3).
 		Constraint("node.role != manager").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
 	st.Service("proxy").Image(proxyRef).Replicas(3).
-		Env("BACKEND_HOST", "echo_api:8080").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
+		Env("BACKEND_HOST", "echo_api:8080").Env("SERVICE_PORTS", "8080").EndpointMode("dnsrr").Network("ch03").StopGracePeriod(2 * time.Second)
 	return st
 }
 

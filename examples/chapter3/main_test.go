@@ -34,7 +34,7 @@ func TestChapter3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"6/6 running", "Hello Docker!!", "request: GET /chapter3", "X-Proxied-By", name + "-worker3", "the visualizer answers on http://127.0.0.1:"} {
+	for _, want := range []string{"6/6 running", "Hello Docker!!", "request: GET /chapter3", "X-Proxied-By", name + "-worker3", "the visualizer answers on http://127.0.0.1:", "→ Hello Docker!!"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/image"
-	"github.com/berthdev/berth/internal/goimage"
 	"github.com/berthdev/berth/stack"
 	"github.com/berthdev/berth/swarm"
 	"github.com/berthdev/berth/swarm/dind"

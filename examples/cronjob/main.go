@@ -20,7 +20,7 @@ import (
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/container"
 	"github.com/berthdev/berth/cron"
-	"github.com/berthdev/berth/internal/fixtures"
+	berthimage "github.com/berthdev/berth/image"
 	"github.com/berthdev/berth/volume"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
@@ -42,7 +42,7 @@ func run(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	defer cli.Close()
-	image, err := fixtures.Busybox.Resolve(ctx, cli)
+	image, err := berthimage.FirstPresent(ctx, cli, "berth-fixtures/busybox:local", "busybox:latest")
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func run(ctx context.Context, d time.Duration) error {
 	if _, err := volume.New(stamps).Create(ctx, cli); err != nil {
 		return err
 	}
-	defer volume.Remove(context.WithoutCancel(ctx), cli, stamps, false)
+	defer volume.Remove(context.WithoutCancel(ctx), cli, stamps, volume.RemoveOptions{})
 	data := []mount.Mount{volume.Named(stamps, "/data")}
 
 	// On shutdown, a run in progress may finish (up to 30 s) before it is cancelled.

@@ -23,7 +23,7 @@ import (
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/container"
-	"github.com/berthdev/berth/internal/fixtures"
+	"github.com/berthdev/berth/image"
 	"github.com/berthdev/berth/volume"
 )
 
@@ -63,7 +63,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer cli.Close()
-	img, err := fixtures.Busybox.Resolve(ctx, cli)
+	img, err := image.FirstPresent(ctx, cli, "berth-fixtures/busybox:local", "busybox:latest")
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (d *demo) cleanup() {
 		container.Remove(ctx, d.cli, d.containers[i], container.RemoveOptions{Force: true, Volumes: true})
 	}
 	for _, v := range d.volumes {
-		volume.Remove(ctx, d.cli, v, true)
+		volume.Remove(ctx, d.cli, v, volume.RemoveOptions{Force: true})
 	}
 }
 

@@ -24,9 +24,8 @@ import (
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/container"
+	"github.com/berthdev/berth/examples/goimage"
 	"github.com/berthdev/berth/image"
-	"github.com/berthdev/berth/internal/fixtures"
-	"github.com/berthdev/berth/internal/goimage"
 	"github.com/berthdev/berth/registry"
 )
 
@@ -70,7 +69,7 @@ func run(ctx context.Context) error {
 	// Remove by tag, never by ID: a cached build gives other programs' tags the same image ID.
 	undo.add(func(ctx context.Context) { image.Remove(ctx, cli, buildTag, image.RemoveOptions{}) })
 
-	regImage, err := fixtures.Registry.Resolve(ctx, cli)
+	regImage, err := image.FirstPresent(ctx, cli, "berth-fixtures/registry:local", registry.DefaultImage)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +40,7 @@ func Engine(t testing.TB) *client.Client {
 		shared, connectErr = berth.Connect(ctx)
 	})
 	if connectErr != nil {
-		unavailable(t, connectErr.Error())
+		unavailable(t, connectErr.Error()+"; `make engine` installs and starts one")
 	}
 	return shared
 }
@@ -91,4 +92,16 @@ func Context(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// DockerCLI returns the path of the docker CLI, for the tests and benchmarks that compare berth
+// with it. Without one, the test fails under BERTH_REQUIRE_ENGINE=1 and is skipped otherwise,
+// as a missing engine is.
+func DockerCLI(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("docker")
+	if err != nil {
+		unavailable(t, "no docker CLI: "+err.Error())
+	}
+	return path
 }

@@ -89,10 +89,7 @@ func Start(ctx context.Context, host Engine, o Options) (*Cluster, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	o, err := o.withDefaults(ctx, host)
-	if err != nil {
-		return nil, err
-	}
+	o = o.withDefaults()
 	if err := checkFree(ctx, host, o.Name); err != nil {
 		return nil, err
 	}

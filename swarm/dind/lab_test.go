@@ -23,7 +23,7 @@ import (
 // startLab starts a lab and removes it when the test ends, also when it fails.
 func startLab(t *testing.T, ctx context.Context, host dind.Engine, o dind.Options) *dind.Cluster {
 	t.Helper()
-	lab, err := dind.Start(ctx, host, o)
+	lab, err := dind.Start(ctx, host, testenv.LabImages(t, host, o))
 	if err != nil {
 		t.Fatalf("start lab: %v", err)
 	}
@@ -348,7 +348,7 @@ func TestTwoLabs(t *testing.T) {
 	done := make(chan int)
 	for i, name := range names {
 		go func() {
-			labs[i], errs[i] = dind.Start(ctx, host, dind.Options{Name: name, Workers: 1})
+			labs[i], errs[i] = dind.Start(ctx, host, testenv.LabImages(t, host, dind.Options{Name: name, Workers: 1}))
 			done <- i
 		}()
 	}
@@ -394,7 +394,7 @@ func TestTwoLabs(t *testing.T) {
 	if _, err := dind.Attach(ctx, host, names[1]+"-none"); !cerrdefs.IsNotFound(err) {
 		t.Errorf("Attach a lab that does not exist: %v; want not found", err)
 	}
-	_, err = dind.Start(ctx, host, dind.Options{Name: names[0]})
+	_, err = dind.Start(ctx, host, testenv.LabImages(t, host, dind.Options{Name: names[0]}))
 	if !cerrdefs.IsConflict(err) {
 		t.Errorf("start a lab whose name is in use: %v; want a conflict", err)
 	}
@@ -525,7 +525,7 @@ func TestStartFailsClean(t *testing.T) {
 	ctx := testenv.Context(t, 2*time.Minute)
 	for _, image := range []string{"berth-fixtures/missing:none", busybox} {
 		name := testenv.Name(t, "labfail")
-		_, err := dind.Start(ctx, host, dind.Options{Name: name, Workers: 1, Image: image, ReadyTimeout: 3 * time.Second})
+		_, err := dind.Start(ctx, host, testenv.LabImages(t, host, dind.Options{Name: name, Workers: 1, Image: image, ReadyTimeout: 3 * time.Second}))
 		if err == nil {
 			t.Errorf("lab from %s started", image)
 		}

@@ -1,26 +1,31 @@
 package dind
 
 import (
-	"context"
+	"cmp"
 	"fmt"
 	"regexp"
 	"time"
 
 	"github.com/berthdev/berth"
-	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/swarm"
-	"github.com/moby/moby/client"
 )
 
 // LabelLab is the label every container, network and volume of a lab carries, with the lab's
 // name as value. Remove finds what to delete by it.
-const LabelLab = "berth.lab"
+const LabelLab = berth.LabelPrefix + "lab"
 
 // LabelRole says what a lab container is: manager, worker or registry.
-const LabelRole = "berth.lab.role"
+const LabelRole = berth.LabelPrefix + "lab.role"
 
 // DefaultName is the lab name when Options.Name is empty.
 const DefaultName = "berth-lab"
+
+// The images a lab uses when Options leaves them empty. Neither is ever pulled: they must be on
+// the engine.
+const (
+	DefaultImage         = "docker:dind"
+	DefaultRegistryImage = "registry:2"
+)
 
 // RegistryAlias is the registry's name on the lab network; nodes reach it as
 // RegistryAlias:5000 and trust it as an insecure registry.
@@ -50,13 +55,13 @@ type Options struct {
 	Name string
 	// Workers is the number of worker nodes, 0 to 20.
 	Workers int
-	// Image is the Docker-in-Docker image of the nodes. Empty means docker:dind, or the local
-	// fixture berth-fixtures/dind:local when the engine has it. It is never pulled: it must
-	// be on the engine. Its entrypoint must run dockerd with the arguments it is given and
-	// listen on tcp://0.0.0.0:2375 without TLS (docker:dind does, given DOCKER_TLS_CERTDIR="").
+	// Image is the Docker-in-Docker image of the nodes; DefaultImage (docker:dind) when empty.
+	// It is never pulled: it must be on the engine. Its entrypoint must run dockerd with the
+	// arguments it is given and listen on tcp://0.0.0.0:2375 without TLS (docker:dind does,
+	// given DOCKER_TLS_CERTDIR="").
 	Image string
-	// RegistryImage is the registry image. Empty means registry:2, or the local fixture
-	// berth-fixtures/registry:local when the engine has it. It is never pulled either.
+	// RegistryImage is the registry image; DefaultRegistryImage (registry:2) when empty. It is
+	// never pulled either.
 	RegistryImage string
 	// Push lists images of the host engine to push into the lab registry once it is up;
 	// Cluster.Images maps each to its in-cluster reference.
@@ -102,31 +107,17 @@ func (o Options) Validate() error {
 	validatePublish(&p, o)
 	for i, img := range o.Push {
 		if _, _, err := splitRef(img); err != nil {
-			p.Add(fmt.Sprintf("lab/push/%d", i), "%q is not an image reference: %v", img, err)
+			p.Add(fmt.Sprintf("lab/push[%d]", i), "%q is not an image reference: %v", img, err)
 		}
 	}
 	return p.Err()
 }
 
-// withDefaults fills in the name, the images (resolved to the local fixtures when present) and
-// the timeout.
-func (o Options) withDefaults(ctx context.Context, cli client.ImageAPIClient) (Options, error) {
-	if o.Name == "" {
-		o.Name = DefaultName
-	}
-	if o.ReadyTimeout == 0 {
-		o.ReadyTimeout = 60 * time.Second
-	}
-	var err error
-	if o.Image == "" {
-		if o.Image, err = fixtures.Dind.Resolve(ctx, cli); err != nil {
-			return o, fmt.Errorf("lab %s: resolve the node image: %w", o.Name, err)
-		}
-	}
-	if o.RegistryImage == "" {
-		if o.RegistryImage, err = fixtures.Registry.Resolve(ctx, cli); err != nil {
-			return o, fmt.Errorf("lab %s: resolve the registry image: %w", o.Name, err)
-		}
-	}
-	return o, nil
+// withDefaults fills in the name, the images and the timeout.
+func (o Options) withDefaults() Options {
+	o.Name = cmp.Or(o.Name, DefaultName)
+	o.ReadyTimeout = cmp.Or(o.ReadyTimeout, 60*time.Second)
+	o.Image = cmp.Or(o.Image, DefaultImage)
+	o.RegistryImage = cmp.Or(o.RegistryImage, DefaultRegistryImage)
+	return o
 }

@@ -22,7 +22,7 @@ func TestOptionsValidate(t *testing.T) {
 	for _, ve := range berth.ValidationErrors(err) {
 		paths = append(paths, ve.Path)
 	}
-	if fmt.Sprint(paths) != "[lab/name lab/push/0 lab/ready_timeout lab/security lab/workers]" {
+	if fmt.Sprint(paths) != "[lab/name lab/push[0] lab/ready_timeout lab/security lab/workers]" {
 		t.Errorf("paths %v: %v", paths, err)
 	}
 	// Start validates before it touches the engine (a nil client is never called).

@@ -85,7 +85,7 @@ func validatePublish(p *berth.Problems, o Options) {
 	seenNode := map[string]bool{}
 	seenHost := map[string]bool{}
 	for i, pub := range o.Publish {
-		path := fmt.Sprintf("lab/publish/%d", i)
+		path := fmt.Sprintf("lab/publish[%d]", i)
 		if !validNode(pub.node(), o.Workers) {
 			p.Add(path+"/node", "%q is not a node of this lab: use manager or worker1 to worker%d", pub.Node, o.Workers)
 		}

@@ -1,12 +1,8 @@
 package dind_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +48,7 @@ func TestPublishValidate(t *testing.T) {
 	for _, ve := range berth.ValidationErrors(err) {
 		paths = append(paths, ve.Path)
 	}
-	want := "[lab/publish/1/node lab/publish/2/node_port lab/publish/3/protocol lab/publish/4 lab/publish/5/host_port]"
+	want := "[lab/publish[1]/node lab/publish[2]/node_port lab/publish[3]/protocol lab/publish[4] lab/publish[5]/host_port]"
 	if fmt.Sprint(paths) != want {
 		t.Errorf("paths %v; want %s: %v", paths, want, err)
 	}
@@ -69,7 +65,7 @@ func TestPublishInUse(t *testing.T) {
 	port := uint16(l.Addr().(*net.TCPAddr).Port)
 	name := testenv.Name(t, "labport")
 	ctx := testenv.Context(t, time.Minute)
-	_, err = dind.Start(ctx, host, dind.Options{Name: name, Publish: []dind.Publish{{HostPort: port, NodePort: 80}}})
+	_, err = dind.Start(ctx, host, testenv.LabImages(t, host, dind.Options{Name: name, Publish: []dind.Publish{{HostPort: port, NodePort: 80}}}))
 	if !cerrdefs.IsConflict(err) || !strings.Contains(err.Error(), fmt.Sprint(port)) {
 		t.Errorf("Start with port %d in use: %v; want a conflict naming the port", port, err)
 	}
@@ -97,34 +93,8 @@ func TestPublish(t *testing.T) {
 	if _, err := swarm.Create(ctx, lab.Manager.Client, svc, swarm.CreateOptions{Wait: true}); err != nil {
 		t.Fatalf("create web: %v", err)
 	}
-	body, err := getUntil(ctx, "http://"+addr+"/", 30*time.Second)
+	body, err := testenv.GetUntil(ctx, "http://"+addr+"/", "", 30*time.Second)
 	if err != nil || strings.TrimSpace(body) != "published" {
 		t.Errorf("GET http://%s/ = %q, %v; want published", addr, body, err)
-	}
-}
-
-// getUntil retries a GET of url until it answers 200 or the timeout passes: the task's port
-// binding comes up a moment after swarm reports it running.
-func getUntil(ctx context.Context, url string, timeout time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			b, rerr := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && rerr == nil {
-				return string(b), nil
-			}
-			err = errors.Join(fmt.Errorf("status %s", resp.Status), rerr)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return "", errors.Join(last, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
 	}
 }

@@ -1,7 +1,7 @@
-// Package goimage turns a Go main package of this module into a FROM scratch image: it builds
-// a static binary (CGO_ENABLED=0) with the local Go toolchain and builds the image with package
-// image. The examples and integration tests use it for their servers, so no base image is
-// ever pulled.
+// Package goimage turns a Go main package into a FROM scratch image: it builds a static binary
+// (CGO_ENABLED=0) with the local Go toolchain and builds the image with package image. The
+// examples use it for their servers, so no base image is ever pulled; it is a public package
+// (not internal) so that an example copied into another module still builds.
 package goimage
 
 import (

@@ -1,0 +1,229 @@
+package stack
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+
+	interp "github.com/compose-spec/compose-go/v2/interpolation"
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/tree"
+	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
+)
+
+// Loading speed. compose-go's interpolation looks up a type cast for every string of a file by
+// matching its path against each of ~90 patterns, splitting both into parts each time: most of
+// the load time of a large stack (and most of its garbage). A cast only ever applies to a string
+// at a path one of those patterns matches, so the patterns that match no string of the files
+// can be dropped without changing the result. withNeededCasts finds them in one walk of the files
+// along a tree of the patterns and hands compose-go only the others (usually none).
+
+// withNeededCasts is a loader option that keeps, of compose-go's interpolation casts, those
+// whose pattern matches a string in files (their content as read for the loader). It keeps
+// them all when it cannot see everything interpolated: a file it cannot parse (compose-go
+// then reports it), an include or an extends of another file.
+func withNeededCasts(files []types.ConfigFile) func(*loader.Options) {
+	var docs []*yaml.Node
+	for _, f := range files {
+		d, err := yamlDocs(f.Content)
+		if err != nil || f.Content == nil {
+			return func(*loader.Options) {} // compose-go parses the files itself and says what is wrong
+		}
+		docs = append(docs, d...)
+	}
+	return func(o *loader.Options) {
+		if o.Interpolate == nil || o.Interpolate.TypeCastMapping == nil {
+			return
+		}
+		if needed, ok := neededCasts(o.Interpolate.TypeCastMapping, docs); ok {
+			o.Interpolate.TypeCastMapping = needed
+		}
+	}
+}
+
+func yamlDocs(data []byte) ([]*yaml.Node, error) {
+	var docs []*yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, &n)
+	}
+}
+
+// castTrie is the cast patterns as a tree of their parts; "*" matches any key, "[]" any item.
+type castTrie struct {
+	next    map[string]*castTrie
+	pattern []tree.Path // the patterns that end here
+}
+
+func (t *castTrie) add(p tree.Path) {
+	for _, part := range p.Parts() {
+		if t.next == nil {
+			t.next = map[string]*castTrie{}
+		}
+		if t.next[part] == nil {
+			t.next[part] = &castTrie{}
+		}
+		t = t.next[part]
+	}
+	t.pattern = append(t.pattern, p)
+}
+
+// neededCasts returns the casts whose pattern matches a string in docs; false when docs hold
+// something compose-go interpolates that the walk cannot see (an include, an extends of a file).
+func neededCasts(all map[tree.Path]interp.Cast, docs []*yaml.Node) (map[tree.Path]interp.Cast, bool) {
+	root := &castTrie{}
+	for p := range all {
+		root.add(p)
+	}
+	w := castWalk{found: map[tree.Path]bool{}}
+	for _, d := range docs {
+		if d.Kind == yaml.DocumentNode && len(d.Content) == 1 {
+			d = d.Content[0]
+		}
+		if reachesOtherFiles(d) {
+			return all, false
+		}
+		w.walkTop(d, root)
+	}
+	needed := map[tree.Path]interp.Cast{}
+	for p := range w.found {
+		needed[p] = all[p]
+	}
+	return needed, true
+}
+
+type castWalk struct{ found map[tree.Path]bool }
+
+// walkTop walks a file's top level, whose keys compose-go does not escape: a dot in one
+// separates parts of the path.
+func (w castWalk) walkTop(top *yaml.Node, root *castTrie) {
+	if top.Kind != yaml.MappingNode {
+		w.walk(top, []*castTrie{root}, 0)
+		return
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		at := []*castTrie{root}
+		for _, part := range strings.Split(top.Content[i].Value, ".") {
+			at = step(at, part)
+		}
+		w.walk(top.Content[i+1], at, 0)
+	}
+}
+
+// maxAliasDepth bounds alias following, against alias cycles in hostile files.
+const maxAliasDepth = 64
+
+func (w castWalk) walk(n *yaml.Node, at []*castTrie, depth int) {
+	if len(at) == 0 || n == nil || depth > maxAliasDepth {
+		return
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		w.walk(n.Alias, at, depth+1)
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!int", "!!float", "!!bool", "!!null": // never cast: compose-go casts strings only
+		default:
+			for _, t := range at {
+				for _, p := range t.pattern {
+					w.found[p] = true
+				}
+			}
+		}
+	case yaml.SequenceNode:
+		next := step(at, "[]")
+		for _, c := range n.Content {
+			w.walk(c, next, depth)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Value == "<<" { // a merge key: its mappings' keys land here
+				w.walkMerge(v, at, depth)
+				continue
+			}
+			w.walk(v, step(at, k.Value), depth)
+		}
+	}
+}
+
+// walkMerge walks the mappings a merge key brings in, as if they were written in place.
+func (w castWalk) walkMerge(v *yaml.Node, at []*castTrie, depth int) {
+	if depth > maxAliasDepth {
+		return
+	}
+	switch v.Kind {
+	case yaml.AliasNode:
+		w.walkMerge(v.Alias, at, depth+1)
+	case yaml.SequenceNode:
+		for _, c := range v.Content {
+			w.walkMerge(c, at, depth+1)
+		}
+	default:
+		w.walk(v, at, depth)
+	}
+}
+
+// step follows key (a map key or "[]") from each trie node: to its own part and to "*".
+func step(at []*castTrie, key string) []*castTrie {
+	var out []*castTrie
+	for _, t := range at {
+		if c := t.next[key]; c != nil {
+			out = append(out, c)
+		}
+		if c := t.next[tree.PathMatchAll]; c != nil { // as tree.Path.Matches: "*" matches "[]" too
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// reachesOtherFiles reports whether a file's top level has an include, or a service (or job)
+// extends a service of another file: compose-go interpolates those files too.
+func reachesOtherFiles(top *yaml.Node) bool {
+	if top.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		switch top.Content[i].Value {
+		case "include":
+			return true
+		case "services", "jobs":
+			if extendsFile(top.Content[i+1]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func extendsFile(services *yaml.Node) bool {
+	if services.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 1; i < len(services.Content); i += 2 {
+		svc := services.Content[i]
+		if svc.Kind == yaml.AliasNode {
+			svc = svc.Alias
+		}
+		if svc == nil || svc.Kind != yaml.MappingNode {
+			continue
+		}
+		for j := 0; j+1 < len(svc.Content); j += 2 {
+			if svc.Content[j].Value == "extends" && svc.Content[j+1].Kind != yaml.ScalarNode {
+				return true // the mapping form may name a file; a bare name stays in this file
+			}
+		}
+	}
+	return false
+}
