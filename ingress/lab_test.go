@@ -81,7 +81,7 @@ func startIngressLab(t testing.TB, ctx context.Context) *ingressLab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stack.Deploy(ctx, mgr, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever, Wait: true, Watch: watch}); err != nil {
+	if _, err := stack.Deploy(ctx, mgr, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}, Wait: true, Watch: watch}); err != nil {
 		t.Fatalf("deploy the ingress stack: %v", err)
 	}
 	il := &ingressLab{lab: lab, url: "http://" + lab.Manager.PublishedAddr(80) + "/", admin: "http://" + lab.Manager.PublishedAddr(8081) + "/"}

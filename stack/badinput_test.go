@@ -183,7 +183,7 @@ func TestBadInputZeroWrites(t *testing.T) {
 			ctx := testenv.Context(t, time.Minute)
 			spec, stage, err := loadAndCompile(t, writeBad(t, b))
 			if err == nil {
-				_, err = stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever})
+				_, err = stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}})
 				stage = "preflight"
 				if !errors.Is(err, stack.ErrPreflight) {
 					stage = "deploy"
@@ -234,7 +234,7 @@ func TestPlanRefusesFieldsTheEngineAPICannotCarry(t *testing.T) {
 	if !errors.Is(err, berth.ErrInvalid) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Plan on API %s: %v; want %q", v, err, want)
 	}
-	if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever}); !errors.Is(err, berth.ErrInvalid) {
+	if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}}); !errors.Is(err, berth.ErrInvalid) {
 		t.Fatalf("Deploy: %v", err)
 	}
 	if w := counter.Writes(); len(w) > 0 {

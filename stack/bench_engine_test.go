@@ -68,7 +68,7 @@ func loadSpec(b *testing.B, name, file string) *stack.Spec {
 
 func removeAndWait(cli *client.Client, names ...string) {
 	for _, n := range names {
-		stack.Remove(context.Background(), cli, n, stack.RemoveOptions{Timeout: 2 * time.Minute})
+		stack.Remove(context.Background(), cli, n, stack.RemoveOptions{Wait: true, Timeout: 2 * time.Minute})
 	}
 }
 

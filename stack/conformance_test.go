@@ -99,13 +99,13 @@ func conform(t *testing.T, cli *client.Client, file string) (services, identical
 	removeStack(t, nameA)
 	waitServicesGone(t, ctx, cli, nameA)
 
-	_, err = stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever})
+	_, err = stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}})
 	if errors.Is(err, stack.ErrPreflight) {
 		// Stricter validation: what the preflight refuses (constraints no node of this
 		// single-node swarm matches, a host port wanted twice on a node) the Docker CLI deploys
 		// as tasks that stay pending. Compare the specs all the same.
 		t.Logf("preflight refused what docker stack deploy deploys (intended): %v", err)
-		_, err = stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true})
+		_, err = stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}})
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +283,7 @@ func createExternals(t *testing.T, ctx context.Context, cli *client.Client, pref
 // removeStack removes a stack and waits for its networks to be gone (`docker stack rm` does
 // not wait, and leaves networks behind when a test ends right after it).
 func removeStack(t *testing.T, name string) {
-	err := stack.Remove(context.Background(), testenv.Engine(t), name, stack.RemoveOptions{})
+	err := stack.Remove(context.Background(), testenv.Engine(t), name, stack.RemoveOptions{Wait: true})
 	if err != nil && !errors.Is(err, stack.ErrNoStack) {
 		t.Logf("remove stack %s: %v", name, err)
 	}
@@ -432,7 +432,7 @@ func TestConformanceUpdate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}); err != nil {
+		if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}}); err != nil {
 			t.Fatal(err)
 		}
 	}

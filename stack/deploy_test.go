@@ -33,7 +33,7 @@ func TestDeployCreateUpdatePrune(t *testing.T) {
 		return spec
 	}
 	var lines []string
-	opts := stack.DeployOptions{ResolveImage: stack.ResolveNever, Progress: func(l string) { lines = append(lines, l) }}
+	opts := stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}, Progress: func(ev stack.Event) { lines = append(lines, ev.String()) }}
 	res, err := stack.Deploy(ctx, cli, build("1", true), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestDeployCreateUpdatePrune(t *testing.T) {
 }
 
 func TestDeployRefusesBadResolveImage(t *testing.T) {
-	_, err := stack.Deploy(t.Context(), nil, &stack.Spec{Stack: "x"}, stack.DeployOptions{ResolveImage: "sometimes"})
+	_, err := stack.Deploy(t.Context(), nil, &stack.Spec{Stack: "x"}, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: "sometimes"}})
 	if err == nil {
 		t.Fatal("want an error")
 	}
@@ -111,7 +111,7 @@ func TestDeployMissingExternalWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever})
+	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}})
 	if err == nil || res != nil {
 		t.Fatalf("want an error before any write, got %v, %+v", err, res)
 	}

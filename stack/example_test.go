@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthdev/berth"
 	"github.com/berthdev/berth/stack"
+	"github.com/berthdev/berth/swarm"
 )
 
 func ExampleNew() {
@@ -122,9 +123,14 @@ func ExampleDeploy() {
 		fmt.Println(err)
 		return
 	}
-	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{Prune: true, ResolveImage: stack.ResolveChanged, Wait: true})
-	if err != nil {
-		fmt.Println(err) // a *stack.PreflightError (nothing written) or a *swarm.ConvergeError
+	res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{Prune: true, ResolveImage: stack.ResolveChanged}, Wait: true})
+	var de *stack.DeployError
+	switch {
+	case errors.As(err, &de) && errors.Is(err, stack.ErrRolledBack):
+		fmt.Println("failed, the stack is as it was:", de.Err) // e.g. a *swarm.ConvergeError
+		return
+	case err != nil:
+		fmt.Println(err) // a *stack.PreflightError (nothing written), a *stack.LockedError, what was not undone
 		return
 	}
 	fmt.Print(res.Plan) // "+ service vote_db" ..., or "no changes"
@@ -174,4 +180,20 @@ func ExamplePlan_String() {
 	// + network echo_ch03
 	// ~ service echo_api   replicas: 3 → 6   image: registry:5000/echo:1 → registry:5000/echo:2
 	// - service echo_old   (prune)
+}
+
+// Deploy, Apply and Remove report progress as typed events; String renders each as the
+// Docker CLI prints it.
+func ExampleEvent_String() {
+	for _, ev := range []stack.Event{
+		{Stack: "echo", Type: stack.EventAction, Action: stack.Action{Op: stack.OpCreate, Kind: stack.KindNetwork, Name: "echo_default"}},
+		{Stack: "echo", Type: stack.EventProgress, Progress: swarm.Progress{Service: "echo_api", Running: 2, Desired: 3, Phase: swarm.PhaseStarting}},
+		{Stack: "echo", Type: stack.EventUndo, Action: stack.Action{Op: stack.OpRemove, Kind: stack.KindNetwork, Name: "echo_default", Reason: "created by the failed deploy"}},
+	} {
+		fmt.Println(ev)
+	}
+	// Output:
+	// Creating network echo_default
+	// echo_api 2/3 starting
+	// Rolled back: Removing network echo_default (created by the failed deploy)
 }

@@ -111,8 +111,8 @@ func TestFaultEngineRestartDuringApply(t *testing.T) {
 	var created atomic.Int32
 	var kill sync.Once
 	killed := make(chan error, 1)
-	opts := stack.DeployOptions{ResolveImage: stack.ResolveNever, Progress: func(line string) {
-		if strings.HasPrefix(line, "Creating service") && created.Add(1) == 5 {
+	opts := stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}, Progress: func(ev stack.Event) {
+		if ev.Type == stack.EventAction && strings.HasPrefix(ev.String(), "Creating service") && created.Add(1) == 5 {
 			kill.Do(func() {
 				_, err := host.ContainerKill(context.Background(), lab.Manager.ContainerID, client.ContainerKillOptions{Signal: "KILL"})
 				killed <- err
@@ -135,7 +135,7 @@ func TestFaultEngineRestartDuringApply(t *testing.T) {
 		t.Fatalf("start the manager again: %v", err)
 	}
 	cli := reconnect(t, ctx, host, lab.Manager.ContainerID)
-	redeploy := stack.DeployOptions{ResolveImage: stack.ResolveNever, Wait: true,
+	redeploy := stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}, Wait: true,
 		Watch: swarm.WatchOptions{Timeout: 3 * time.Minute, Stable: time.Second, PendingGrace: time.Minute}}
 	if _, err := stack.Deploy(ctx, cli, faultStack(name, image, n), redeploy); err != nil {
 		t.Fatalf("deploy again after the restart: %v", err)
@@ -195,9 +195,10 @@ func TestFaultWorkerStoppedDuringConvergence(t *testing.T) {
 	var mu sync.Mutex
 	var stop sync.Once
 	stopped := make(chan error, 1)
-	opts := stack.DeployOptions{ResolveImage: stack.ResolveNever, Wait: true,
+	opts := stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}, Wait: true,
 		Watch: swarm.WatchOptions{Timeout: 4 * time.Minute, Stable: 20 * time.Second, PendingGrace: time.Minute},
-		Progress: func(line string) {
+		Progress: func(ev stack.Event) {
+			line := ev.String()
 			mu.Lock()
 			lines = append(lines, line)
 			mu.Unlock()

@@ -41,7 +41,7 @@ func TestLifecycle(t *testing.T) {
 	_, image := testenv.Registry(t, cli, fixtures.Busybox)
 	ctx := testenv.Context(t, 4*time.Minute)
 	name := testenv.Name(t, "life")
-	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{}) })
+	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{Wait: true}) })
 
 	build := func(replicas uint64, secret string, worker bool) *stack.Spec {
 		st := stack.New(name)
@@ -61,7 +61,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	deploy := func(spec *stack.Spec, prune bool) *stack.DeployResult {
 		t.Helper()
-		res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{Prune: prune, Wait: true, Watch: watchFast})
+		res, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{Prune: prune}, Wait: true, Watch: watchFast})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +152,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// removal: everything gone, networks included
-	if err := stack.Remove(ctx, cli, name, stack.RemoveOptions{}); err != nil {
+	if err := stack.Remove(ctx, cli, name, stack.RemoveOptions{Wait: true}); err != nil {
 		t.Fatal(err)
 	}
 	f := client.Filters{}.Add("label", stack.LabelNamespace+"="+name)
@@ -163,7 +163,7 @@ func TestLifecycle(t *testing.T) {
 	if len(nets.Items)+len(secs.Items)+len(cfgs.Items)+len(left) != 0 {
 		t.Fatalf("left after Remove: %d networks, %d secrets, %d configs, %d services", len(nets.Items), len(secs.Items), len(cfgs.Items), len(left))
 	}
-	if err := stack.Remove(ctx, cli, name, stack.RemoveOptions{}); !errors.Is(err, stack.ErrNoStack) {
+	if err := stack.Remove(ctx, cli, name, stack.RemoveOptions{Wait: true}); !errors.Is(err, stack.ErrNoStack) {
 		t.Fatalf("second Remove: %v", err)
 	}
 }
@@ -186,9 +186,9 @@ func TestDeployFailures(t *testing.T) {
 	_, image := testenv.Registry(t, cli, fixtures.Busybox)
 	missing := strings.Replace(image, "berth-test/fixture:1", "berth-test/no-such-image:1", 1)
 
-	deploy := func(t *testing.T, resolve string, svc func(st *stack.Stack)) (string, error) {
+	deploy := func(t *testing.T, resolve stack.ResolveMode, svc func(st *stack.Stack)) (string, error) {
 		name := testenv.Name(t, "fail")
-		t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{}) })
+		t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{Wait: true}) })
 		st := stack.New(name)
 		st.Secret("s").Data([]byte("x"))
 		svc(st)
@@ -196,7 +196,7 @@ func TestDeployFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = stack.Deploy(testenv.Context(t, 2*time.Minute), cli, spec, stack.DeployOptions{ResolveImage: resolve, Wait: true, Watch: watchFast})
+		_, err = stack.Deploy(testenv.Context(t, 2*time.Minute), cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: resolve}, Wait: true, Watch: watchFast})
 		return name, err
 	}
 
@@ -266,7 +266,7 @@ func TestApplyVersionConflict(t *testing.T) {
 	cli := testenv.Swarm(t)
 	ctx := testenv.Context(t, time.Minute)
 	name := testenv.Name(t, "conflict")
-	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{}) })
+	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{Wait: true}) })
 	build := func(env string) *stack.Spec {
 		st := stack.New(name)
 		st.Service("a").Image("127.0.0.1:5000/berth-conflict/a:1").Env("V", env).Replicas(0)
@@ -276,7 +276,7 @@ func TestApplyVersionConflict(t *testing.T) {
 		}
 		return spec
 	}
-	opts := stack.DeployOptions{ResolveImage: stack.ResolveNever}
+	opts := stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}}
 	if _, err := stack.Deploy(ctx, cli, build("1"), opts); err != nil {
 		t.Fatal(err)
 	}
@@ -296,9 +296,9 @@ func TestApplyVersionConflict(t *testing.T) {
 	}
 	_, err = plan.Apply(ctx, cli, stack.ApplyOptions{})
 	t.Log(err)
-	var ce *stack.ConflictError
+	var ce *swarm.VersionConflictError
 	if !errors.As(err, &ce) || !cerrdefs.IsConflict(err) {
-		t.Fatalf("want a *stack.ConflictError, got %v", err)
+		t.Fatalf("want a *swarm.VersionConflictError, got %v", err)
 	}
 	after, _ := cli.ServiceInspect(ctx, name+"_a", client.ServiceInspectOptions{})
 	if after.Service.Spec.Labels["other.writer"] != "yes" {

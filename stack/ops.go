@@ -3,7 +3,6 @@ package stack
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -72,12 +71,15 @@ func Tasks(ctx context.Context, cli interface {
 
 // RemoveOptions are the options of Remove.
 type RemoveOptions struct {
-	// Timeout bounds the wait for the stack's networks to be gone; 1 minute when 0.
+	// Wait makes Remove return only once the stack's networks are gone (the engine removes them
+	// once the services' tasks have stopped), so that the stack can be deployed again at once,
+	// or Timeout passes. Without it a network still in use after 10 s is left (LeftError).
+	Wait bool
+	// Timeout bounds the wait for the networks with Wait; 1 minute when 0.
 	Timeout time.Duration
-	// Progress, when set, receives one line per object removed ("Removing service echo_api").
-	Progress func(line string)
-	// Detach returns once the removals are sent, without waiting for the networks to be gone.
-	Detach bool
+	// Progress, when set, receives an EventAction before each removal ("Removing service
+	// echo_api").
+	Progress func(Event)
 }
 
 // ErrNoStack is returned (wrapped, also matching cerrdefs.IsNotFound) by Remove for a stack
@@ -85,9 +87,9 @@ type RemoveOptions struct {
 var ErrNoStack = fmt.Errorf("nothing found in stack: %w", cerrdefs.ErrNotFound)
 
 // Remove deletes everything the stack owns, as `docker stack rm` does: services, then
-// secrets and configs, then networks; it then waits until the networks are gone (the engine
-// removes them once the services' tasks have stopped), so that the stack can be deployed
-// again at once.
+// secrets and configs, then networks. Every removal is tried; what is still there at the end
+// (a removal the engine refused, with Wait a network still there after Timeout) is listed in
+// a *LeftError (errors.Is(err, ErrLeft)).
 func Remove(ctx context.Context, cli Client, name string, opts RemoveOptions) error {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Minute
@@ -110,62 +112,60 @@ func Remove(ctx context.Context, cli Client, name string, opts RemoveOptions) er
 			p.Actions = append(p.Actions, Action{Op: OpRemove, Kind: KindConfig, Name: c.Spec.Name, ID: c.ID})
 		}
 	}
-	var nets []string
+	var nets []Action
 	for _, n := range l.networks {
 		if inStack(n.Labels, name) {
-			nets = append(nets, n.ID)
-			p.Actions = append(p.Actions, Action{Op: OpRemove, Kind: KindNetwork, Name: n.Name, ID: n.ID})
+			nets = append(nets, Action{Op: OpRemove, Kind: KindNetwork, Name: n.Name, ID: n.ID})
 		}
 	}
-	if len(p.Actions) == 0 {
+	if len(p.Actions)+len(nets) == 0 {
 		return fmt.Errorf("remove stack %s: %w", name, ErrNoStack)
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
-	res, err := p.Apply(ctx, cli, ApplyOptions{Progress: func(a Action) {
-		if opts.Progress != nil {
-			opts.Progress(a.Verb())
+	ap := newApplier(p, cli, ApplyOptions{Progress: opts.Progress})
+	ap.keepGoing = true
+	var svcs, objs []Action
+	for _, a := range p.Actions {
+		if a.Kind == KindService {
+			svcs = append(svcs, a)
+		} else {
+			objs = append(objs, a)
 		}
-	}})
-	if err != nil {
-		return fmt.Errorf("remove stack %s: %w", name, err)
 	}
-	if opts.Detach {
-		return nil
+	errs := ap.parallel(ctx, svcs, ap.remove)
+	errs = append(errs, ap.parallel(ctx, objs, ap.remove)...)
+	if opts.Wait {
+		wctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+		errs = append(errs, ap.parallel(wctx, nets, func(ctx context.Context, a Action) error {
+			return waitNetworkGone(ctx, cli, Ref{Kind: a.Kind, Name: a.Name, ID: a.ID})
+		})...)
+	} else {
+		errs = append(errs, ap.parallel(ctx, nets, ap.remove)...)
 	}
-	if err := waitNetworksGone(ctx, cli, nets); err != nil {
-		return fmt.Errorf("remove stack %s: %w", name, errors.Join(append([]error{err}, warnings(res)...)...))
+	if len(errs) > 0 {
+		return fmt.Errorf("remove stack %s: %w", name, leftError(name, errs))
 	}
 	return nil
 }
 
-func warnings(res *Result) []error {
-	var out []error
-	for _, w := range res.Warnings {
-		out = append(out, errors.New(w))
-	}
-	return out
-}
-
-func waitNetworksGone(ctx context.Context, cli client.NetworkAPIClient, ids []string) error {
-	for _, id := range ids {
-		for {
-			_, err := cli.NetworkInspect(ctx, id, client.NetworkInspectOptions{})
-			if cerrdefs.IsNotFound(err) {
-				break
-			}
-			if err == nil {
-				_, err = cli.NetworkRemove(ctx, id, client.NetworkRemoveOptions{})
-				if err == nil || cerrdefs.IsNotFound(err) {
-					break
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("network %s still there: %w", id, context.Cause(ctx))
-			case <-time.After(250 * time.Millisecond):
+// waitNetworkGone removes the network until the engine no longer has it: removal is refused
+// while tasks of removed services still use it, and a removed network can stay visible for
+// a moment.
+func waitNetworkGone(ctx context.Context, cli client.NetworkAPIClient, r Ref) error {
+	for {
+		_, err := cli.NetworkInspect(ctx, r.ID, client.NetworkInspectOptions{})
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		if err == nil {
+			if _, err = cli.NetworkRemove(ctx, r.ID, client.NetworkRemoveOptions{}); cerrdefs.IsNotFound(err) {
+				return nil
 			}
 		}
+		select {
+		case <-ctx.Done():
+			return RefError{Ref: r, Err: fmt.Errorf("still there: %w (last: %v)", context.Cause(ctx), err)}
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
-	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	cerrdefs "github.com/containerd/errdefs"
+	"github.com/berthdev/berth/swarm"
 	"github.com/moby/moby/api/types/network"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
@@ -84,6 +84,11 @@ type Action struct {
 	secret  *swarmapi.SecretSpec   // secret create, update
 	config  *swarmapi.ConfigSpec   // config create, update
 	auth    string                 // service: encoded registry auth for its image
+	prev    *swarmapi.Annotations  // secret, config update: the live annotations, to undo it
+	// kept marks the removal of a secret or config that this plan replaces: Apply keeps it
+	// so that a rollback (berth's or swarm's own) can return to it; Deploy removes it once
+	// the services have converged without it, else the next plan removes it.
+	kept bool
 }
 
 // Writes tells whether the action writes to the engine.
@@ -158,12 +163,23 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 	return json.Marshal((*plain)(p))
 }
 
+// ResolveMode is swarm's image resolution mode, as `docker stack deploy --resolve-image`
+// names it.
+type ResolveMode = swarm.ResolveMode
+
+// Image resolution modes (swarm's).
+const (
+	ResolveAlways  = swarm.ResolveAlways  // ask the registry for each image's digest and pin it
+	ResolveChanged = swarm.ResolveChanged // ask only for images that changed since the last deploy
+	ResolveNever   = swarm.ResolveNever   // send image references as written
+)
+
 // PlanOptions are the deploy options that change what a plan does.
 type PlanOptions struct {
 	// Prune removes services, networks, secrets and configs of the stack that the spec lacks.
 	Prune bool
 	// ResolveImage is ResolveAlways (the default when empty), ResolveChanged or ResolveNever.
-	ResolveImage string
+	ResolveImage ResolveMode
 	// EncodedRegistryAuth is used to query registries (base64 JSON auth config).
 	EncodedRegistryAuth string
 	// RegistryAuth, when set, returns the encoded registry auth for one image (it takes
@@ -184,14 +200,10 @@ func (o *PlanOptions) authFor(image string) string {
 }
 
 func (o *PlanOptions) validate() error {
-	switch o.ResolveImage {
-	case "":
+	if o.ResolveImage == "" {
 		o.ResolveImage = ResolveAlways
-	case ResolveAlways, ResolveChanged, ResolveNever:
-	default:
-		return fmt.Errorf("resolve image %q: want always, changed or never: %w", o.ResolveImage, cerrdefs.ErrInvalidArgument)
 	}
-	return nil
+	return o.ResolveImage.Validate()
 }
 
 // live is what the engine has of a stack.

@@ -31,7 +31,7 @@ func TestPlanUnchangedIsEmpty(t *testing.T) {
 			createExternals(t, ctx, cli, prefix)
 			t.Cleanup(func() {
 				for _, n := range []string{nameA, nameB} {
-					stack.Remove(context.Background(), cli, n, stack.RemoveOptions{}) // waits for the networks
+					stack.Remove(context.Background(), cli, n, stack.RemoveOptions{Wait: true}) // waits for the networks
 				}
 			})
 			opts := stack.PlanOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}
@@ -47,7 +47,7 @@ func TestPlanUnchangedIsEmpty(t *testing.T) {
 			waitServicesGone(t, ctx, cli, nameA)
 
 			spec := compileFile(t, nameB, file)
-			if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}); err != nil {
+			if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever, SkipPreflight: true}}); err != nil {
 				t.Fatal(err)
 			}
 			plan = planFile(t, cli, nameB, file, opts)
@@ -87,7 +87,7 @@ func TestPlanDockerDeployedResolved(t *testing.T) {
 	_, image := testenv.Registry(t, cli, fixtures.Busybox)
 	ctx := testenv.Context(t, 2*time.Minute)
 	name := testenv.Name(t, "pres")
-	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{}) })
+	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{Wait: true}) })
 	file := filepath.Join(t.TempDir(), "stack.yml")
 	body := "services:\n  web:\n    image: " + image + "\n    command: [sleep, '3600']\n    secrets: [key]\n    configs: [{source: conf, target: /conf}]\n    deploy:\n      replicas: 0\n" +
 		"secrets:\n  key:\n    file: ./key.txt\nconfigs:\n  conf:\n    file: ./key.txt\n"

@@ -33,17 +33,17 @@ func TestChangesNameFields(t *testing.T) {
 
 func TestEngineDefaultsCompareEqual(t *testing.T) {
 	spec := compiled(t, 1, "x:1", "a")
-	live := cloneSpec(spec)
+	live := swarm.CloneSpec(spec)
 	live.TaskTemplate.Runtime = swarmapi.RuntimeContainer
 	live.EndpointSpec = &swarmapi.EndpointSpec{Mode: swarmapi.ResolutionModeVIP}
 	live.TaskTemplate.ContainerSpec.Isolation = "default"
 	if c := changes(comparableDesired(live), comparableDesired(spec)); len(c) != 0 {
 		t.Fatalf("engine defaults seen as changes: %v", c)
 	}
-	// cloneSpec does not share memory
+	// swarm.CloneSpec does not share memory
 	live.TaskTemplate.ContainerSpec.Env[0] = "changed"
 	if spec.TaskTemplate.ContainerSpec.Env[0] == "changed" {
-		t.Fatal("cloneSpec shares the env slice")
+		t.Fatal("CloneSpec shares the env slice")
 	}
 }
 

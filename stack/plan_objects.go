@@ -67,6 +67,7 @@ func (pr *planner) planObject(o objectState, candidates []liveObject) (chosen st
 		a = Action{Op: OpNoop, Kind: o.kind, Name: match.ann.Name, ID: match.id}
 		if changes := labelChanges(match.ann.Labels, want.Labels); len(changes) > 0 {
 			a.Op, a.Version, a.Changes, a.Reason = OpUpdate, match.version, changes, "labels changed"
+			a.prev = &match.ann
 		}
 	case nameTaken:
 		want.Name = rotatedName(o.name, o.hash)
@@ -76,11 +77,34 @@ func (pr *planner) planObject(o objectState, candidates []liveObject) (chosen st
 	}
 	for _, c := range candidates {
 		if match == nil || c.id != match.id {
-			pr.late = append(pr.late, Action{Op: OpRemove, Kind: o.kind, Name: c.ann.Name, ID: c.id, Reason: "replaced by " + want.Name})
+			// one the services use now is kept until they converge without it (a rollback
+			// returns to it); one no service uses is removed now
+			pr.late = append(pr.late, Action{Op: OpRemove, Kind: o.kind, Name: c.ann.Name, ID: c.id, Reason: "replaced by " + want.Name, kept: pr.inUse(o.kind, c.id)})
 		}
 	}
 	pr.add(a)
 	return want.Name, &want
+}
+
+// inUse tells whether a live service of the stack refers to the secret or config.
+func (pr *planner) inUse(kind Kind, id string) bool {
+	for _, s := range pr.live.services {
+		cs := s.Spec.TaskTemplate.ContainerSpec
+		if cs == nil {
+			continue
+		}
+		for _, r := range cs.Secrets {
+			if kind == KindSecret && r.SecretID == id {
+				return true
+			}
+		}
+		for _, r := range cs.Configs {
+			if kind == KindConfig && r.ConfigID == id {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sameContent tells whether a live object holds the spec's content: by berth's hash label,

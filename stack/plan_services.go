@@ -215,7 +215,7 @@ func (pr *planner) comparableLive(spec swarmapi.ServiceSpec) swarmapi.ServiceSpe
 	for name, id := range pr.plan.netIDs {
 		names[id] = name
 	}
-	spec = cloneSpec(spec)
+	spec = swarm.CloneSpec(spec)
 	nets := slices.Clone(spec.TaskTemplate.Networks)
 	for i, n := range nets {
 		if name, ok := names[n.Target]; ok {
@@ -230,7 +230,7 @@ func (pr *planner) comparableLive(spec swarmapi.ServiceSpec) swarmapi.ServiceSpe
 // comparableDesired drops what a desired spec does not know yet (object IDs) and what the
 // engine sets by itself.
 func comparableDesired(spec swarmapi.ServiceSpec) swarmapi.ServiceSpec {
-	spec = cloneSpec(spec)
+	spec = swarm.CloneSpec(spec)
 	cs := spec.TaskTemplate.ContainerSpec
 	if cs != nil {
 		for _, r := range cs.Secrets {
@@ -284,60 +284,6 @@ func engineDefaults(spec *swarmapi.ServiceSpec) {
 			u.FailureAction = swarmapi.UpdateFailureActionPause
 		}
 	}
-}
-
-// cloneSpec deep-copies a spec with a reflection walk (deepCopy), so nothing is shared.
-func cloneSpec(spec swarmapi.ServiceSpec) swarmapi.ServiceSpec {
-	out := deepCopy(reflect.ValueOf(spec)).Interface().(swarmapi.ServiceSpec)
-	return out
-}
-
-func deepCopy(v reflect.Value) reflect.Value {
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			return v
-		}
-		n := reflect.New(v.Elem().Type())
-		n.Elem().Set(deepCopy(v.Elem()))
-		return n
-	case reflect.Struct:
-		n := reflect.New(v.Type()).Elem()
-		n.Set(v)
-		for i := range v.NumField() {
-			if n.Field(i).CanSet() {
-				n.Field(i).Set(deepCopy(v.Field(i)))
-			}
-		}
-		return n
-	case reflect.Slice:
-		if v.IsNil() {
-			return v
-		}
-		n := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-		for i := range v.Len() {
-			n.Index(i).Set(deepCopy(v.Index(i)))
-		}
-		return n
-	case reflect.Map:
-		if v.IsNil() {
-			return v
-		}
-		n := reflect.MakeMapWithSize(v.Type(), v.Len())
-		for it := v.MapRange(); it.Next(); {
-			n.SetMapIndex(it.Key(), deepCopy(it.Value()))
-		}
-		return n
-	case reflect.Interface:
-		if v.IsNil() {
-			return v
-		}
-		c := deepCopy(v.Elem())
-		n := reflect.New(v.Type()).Elem()
-		n.Set(c)
-		return n
-	}
-	return v
 }
 
 // specCompare treats nil and empty slices and maps alike, and zero-valued pointers to empty

@@ -55,7 +55,7 @@ func TestDeployResolveImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveAlways}); err != nil {
+	if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveAlways}}); err != nil {
 		t.Fatal(err)
 	}
 	got := inspect(t, cli, name+"_bb")
@@ -63,13 +63,13 @@ func TestDeployResolveImage(t *testing.T) {
 	if !strings.HasPrefix(pinned, ref+"@sha256:") || got.Spec.Labels[stack.LabelImage] != ref {
 		t.Fatalf("image %q (label %q), want %s pinned to a digest", pinned, got.Spec.Labels[stack.LabelImage], ref)
 	}
-	if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveChanged}); err != nil {
+	if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveChanged}}); err != nil {
 		t.Fatal(err)
 	}
 	if again := inspect(t, cli, name+"_bb").Spec.TaskTemplate.ContainerSpec.Image; again != pinned {
 		t.Fatalf("resolve changed with an unchanged image: %q, want the pinned %q", again, pinned)
 	}
-	if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever}); err != nil {
+	if _, err := stack.Deploy(ctx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}}); err != nil {
 		t.Fatal(err)
 	}
 	if again := inspect(t, cli, name+"_bb").Spec.TaskTemplate.ContainerSpec.Image; again != pinned {
@@ -83,7 +83,7 @@ func TestDeployResolveImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCtx := testenv.Context(t, time.Minute)
-	if _, err := stack.Deploy(waitCtx, cli, spec, stack.DeployOptions{ResolveImage: stack.ResolveChanged, Wait: true}); err != nil {
+	if _, err := stack.Deploy(waitCtx, cli, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveChanged}, Wait: true}); err != nil {
 		t.Fatalf("deploy and wait: %v", err)
 	}
 }

@@ -17,9 +17,21 @@
 // by an earlier resolution are kept, and stacks deployed by `docker stack deploy` from the
 // same files compare equal too. Secrets and configs are immutable in swarm: when their content
 // changes, Apply creates a new object named "NAME-HASH12" (labelled with LabelObject and
-// LabelContentHash), points the services at it and removes the old one. Swarm never returns
-// a secret's data, so a secret created by the Docker CLI (without berth's hash label) is taken
-// as unchanged, with a warning.
+// LabelContentHash) and points the services at it; the old one is kept so that a rollback
+// (berth's or swarm's own) can return to it, and removed once the services have converged
+// (Deploy with Wait) or by the next deploy. Swarm never returns a secret's data, so a secret
+// created by the Docker CLI (without berth's hash label) is taken as unchanged, with a
+// warning.
+//
+// A deploy that fails after it has written (the engine refuses a spec, a version conflict,
+// the context ends, the engine goes away; with Wait, a service that does not converge) is
+// undone: what it created is removed and every service it updated is put back on the spec
+// read before the update; the *DeployError says what failed, what was undone and what could
+// not be (DeployOptions.NoRollback keeps the partial state instead). A deploy that writes
+// holds the stack's deploy lock (a swarm config, LockName): a second deploy of the same stack
+// at once fails with a *LockedError before it writes. Removals that fail (Apply's prune,
+// Remove) are a *LeftError naming what was left. Deploy, Apply and Remove report progress as
+// typed Events.
 //
 // Names follow the Docker CLI: the service "api" of stack "echo" is "echo_api", networks,
 // secrets and configs declared by the stack are prefixed the same way unless they are external

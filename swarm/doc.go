@@ -24,7 +24,7 @@
 // One service, as `docker service create|scale|update|rollback|ps|logs|rm` handle it:
 //
 //	res, err := swarm.Create(ctx, manager, swarm.NewService("echo").Image("registry:5000/echo:1"), swarm.CreateOptions{Wait: true})
-//	p, err := swarm.Scale(ctx, manager, "echo", 6, swarm.ScaleOptions{}) // returns once 6 tasks run
+//	p, err := swarm.Scale(ctx, manager, "echo", 6, swarm.ScaleOptions{Wait: true}) // returns once 6 tasks run
 //	_, err = swarm.Update(ctx, manager, "echo", func(s *swarmapi.ServiceSpec) error { ...; return nil }, swarm.UpdateOptions{Wait: true})
 //	_, err = swarm.Rollback(ctx, manager, "echo", swarm.UpdateOptions{Wait: true})
 //	tasks, err := swarm.Tasks(ctx, manager, "echo", swarm.TasksOptions{}) // with node hostnames and errors
@@ -33,6 +33,7 @@
 //
 // An update is sent with the version it was computed from: when someone else changed the
 // service in between, it fails with *VersionConflictError (cerrdefs.IsConflict) instead of
-// overwriting their change. Waits end with a *ConvergeError that says why a service did not
+// overwriting their change. SendUpdate is that one update path (Update, Replace, Rollback and
+// the stack package's Apply use it) and CloneSpec the one deep copy of a spec. Waits end with a *ConvergeError that says why a service did not
 // converge.
 package swarm

@@ -28,7 +28,7 @@ func ExampleCreate() {
 		log.Fatal(err)
 	}
 	defer swarm.Remove(ctx, cli, res.ID, swarm.RemoveOptions{})
-	if _, err := swarm.Scale(ctx, cli, "echo", 6, swarm.ScaleOptions{}); err != nil {
+	if _, err := swarm.Scale(ctx, cli, "echo", 6, swarm.ScaleOptions{Wait: true}); err != nil {
 		log.Fatal(err)
 	}
 	tasks, err := swarm.Tasks(ctx, cli, "echo", swarm.TasksOptions{})

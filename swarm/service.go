@@ -3,14 +3,12 @@ package swarm
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/berthdev/berth"
 	"github.com/distribution/reference"
-	"github.com/moby/moby/api/types/mount"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 )
 
@@ -171,105 +169,21 @@ func servicePath(base, rel string) string {
 	return base + "/" + rel
 }
 
-// compile builds the spec from the recorded state; it copies maps and slices so that the
-// result does not alias the builder.
+// compile builds the spec from the recorded state, on a deep copy (CloneSpec) so that Modify
+// functions and callers cannot change the builder through the result.
 func (s *Service) compile() swarmapi.ServiceSpec {
-	spec := s.spec
-	spec.Labels = maps.Clone(s.spec.Labels)
-	c := *s.spec.TaskTemplate.ContainerSpec
-	c.Labels = maps.Clone(c.Labels)
+	spec := CloneSpec(s.spec)
+	c := spec.TaskTemplate.ContainerSpec
 	c.Env = compileEnv(s.env)
-	c.Mounts = slices.Clone(c.Mounts)
-	c.Secrets = copySortedRefs(c.Secrets, CompareSecretRefs)
-	c.Configs = copySortedRefs(c.Configs, CompareConfigRefs)
-	c.Ulimits = slices.Clone(c.Ulimits)
-	c.Sysctls = maps.Clone(c.Sysctls)
-	spec.TaskTemplate.ContainerSpec = &c
-	spec.TaskTemplate.Networks = slices.Clone(s.spec.TaskTemplate.Networks)
+	slices.SortStableFunc(c.Secrets, CompareSecretRefs)
+	slices.SortStableFunc(c.Configs, CompareConfigRefs)
+	c.CapabilityAdd, c.CapabilityDrop = effectiveCaps(c.CapabilityAdd, c.CapabilityDrop)
 	slices.SortStableFunc(spec.TaskTemplate.Networks, func(a, b swarmapi.NetworkAttachmentConfig) int { return cmp.Compare(a.Target, b.Target) })
-	if p := s.spec.TaskTemplate.Placement; p != nil {
-		cp := *p
-		cp.Constraints = slices.Clone(p.Constraints)
-		cp.Preferences = slices.Clone(p.Preferences)
-		spec.TaskTemplate.Placement = &cp
-	}
-	if e := s.spec.EndpointSpec; e != nil {
-		ce := *e
-		ce.Ports = slices.Clone(e.Ports)
-		slices.SortStableFunc(ce.Ports, swarmapi.PortConfig.Compare)
-		spec.EndpointSpec = &ce
+	if e := spec.EndpointSpec; e != nil {
+		slices.SortStableFunc(e.Ports, swarmapi.PortConfig.Compare)
 	}
 	spec.Mode = s.compileMode()
-	copyPointers(&spec)
 	return spec
-}
-
-// copyPointers replaces the pointers of spec that the builder keeps with copies, so that
-// Modify functions and callers cannot change the builder through the result.
-func copyPointers(spec *swarmapi.ServiceSpec) {
-	t := &spec.TaskTemplate
-	if r := t.Resources; r != nil {
-		cr := *r
-		if r.Limits != nil {
-			l := *r.Limits
-			cr.Limits = &l
-		}
-		if r.Reservations != nil {
-			res := *r.Reservations
-			res.GenericResources = slices.Clone(res.GenericResources)
-			cr.Reservations = &res
-		}
-		t.Resources = &cr
-	}
-	t.RestartPolicy = copyPtr(t.RestartPolicy)
-	if t.RestartPolicy != nil {
-		t.RestartPolicy.Delay, t.RestartPolicy.Window, t.RestartPolicy.MaxAttempts = copyPtr(t.RestartPolicy.Delay), copyPtr(t.RestartPolicy.Window), copyPtr(t.RestartPolicy.MaxAttempts)
-	}
-	t.LogDriver = copyPtr(t.LogDriver)
-	spec.UpdateConfig = copyPtr(spec.UpdateConfig)
-	spec.RollbackConfig = copyPtr(spec.RollbackConfig)
-	c := t.ContainerSpec
-	if c.Healthcheck != nil {
-		h := *c.Healthcheck
-		h.Test = slices.Clone(h.Test)
-		c.Healthcheck = &h
-	}
-	for i, n := range t.Networks {
-		t.Networks[i].Aliases, t.Networks[i].DriverOpts = slices.Clone(n.Aliases), maps.Clone(n.DriverOpts)
-	}
-	for i, m := range c.Mounts {
-		c.Mounts[i] = copyMount(m)
-	}
-	if ld := t.LogDriver; ld != nil {
-		t.LogDriver.Options = maps.Clone(ld.Options)
-	}
-	if c.DNSConfig != nil {
-		d := *c.DNSConfig
-		d.Nameservers, d.Search, d.Options = slices.Clone(d.Nameservers), slices.Clone(d.Search), slices.Clone(d.Options)
-		c.DNSConfig = &d
-	}
-	c.Privileges = copyPtr(c.Privileges)
-	c.Init = copyPtr(c.Init)
-	c.StopGracePeriod = copyPtr(c.StopGracePeriod)
-	c.Command, c.Args = slices.Clone(c.Command), slices.Clone(c.Args)
-	c.Hosts = slices.Clone(c.Hosts)
-	c.CapabilityAdd, c.CapabilityDrop = effectiveCaps(c.CapabilityAdd, c.CapabilityDrop)
-	for i, u := range c.Ulimits {
-		c.Ulimits[i] = copyPtr(u)
-	}
-}
-
-func copySortedRefs[T any](list []*T, cmpFn func(a, b *T) int) []*T {
-	if list == nil {
-		return nil
-	}
-	out := make([]*T, len(list))
-	for i, v := range list {
-		cp := *v
-		out[i] = &cp
-	}
-	slices.SortStableFunc(out, cmpFn)
-	return out
 }
 
 func compileEnv(env map[string]*string) []string {
@@ -321,22 +235,6 @@ func capabilitySet(caps []string) map[string]bool {
 		out[c] = true
 	}
 	return out
-}
-
-func copyMount(m mount.Mount) mount.Mount {
-	m.BindOptions = copyPtr(m.BindOptions)
-	m.TmpfsOptions = copyPtr(m.TmpfsOptions)
-	if v := m.VolumeOptions; v != nil {
-		cv := *v
-		cv.Labels = maps.Clone(v.Labels)
-		if v.DriverConfig != nil {
-			d := *v.DriverConfig
-			d.Options = maps.Clone(d.Options)
-			cv.DriverConfig = &d
-		}
-		m.VolumeOptions = &cv
-	}
-	return m
 }
 
 // CompareSecretRefs orders secret references as the Docker CLI does, by secret name, and then

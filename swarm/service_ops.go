@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -31,13 +32,42 @@ func (r RawSpec) Spec() (swarmapi.ServiceSpec, error) { return swarmapi.ServiceS
 // a private image (`docker service create --with-registry-auth`).
 type Auth = registrytypes.AuthConfig
 
+// ResolveMode says whether an image reference is resolved against its registry and pinned
+// to the digest found, as `--resolve-image` names it. It is the one type for that choice in
+// berth (Create, Update and stack's Plan take it); each call documents what its zero value
+// does.
+type ResolveMode string
+
+// Image resolution modes.
+const (
+	ResolveAlways  ResolveMode = "always"  // ask the registry for the digest and pin it
+	ResolveChanged ResolveMode = "changed" // ask only when the image changed (an update, a redeploy)
+	ResolveNever   ResolveMode = "never"   // send the reference as written
+)
+
+// Validate refuses a mode other than "", always, changed and never, as a *berth.ValidationError.
+func (m ResolveMode) Validate() error {
+	switch m {
+	case "", ResolveAlways, ResolveChanged, ResolveNever:
+		return nil
+	}
+	return berth.Invalid("resolve-image", "%q is not a mode: want always, changed or never", string(m))
+}
+
+// query tells whether the image is resolved, with an empty mode meaning never; from is the
+// image before (empty for a create).
+func (m ResolveMode) query(image, from string) bool {
+	return m == ResolveAlways || m == ResolveChanged && image != from
+}
+
 // CreateOptions configures Create.
 type CreateOptions struct {
 	// Auth is sent to the nodes to pull the image; nil for a public or local registry.
 	Auth *Auth
-	// ResolveImage asks the registry for the image's digest and pins it in the spec, as
-	// `docker service create` does by default; off, the reference is sent as written.
-	ResolveImage bool
+	// ResolveImage, ResolveAlways or ResolveChanged, asks the registry for the image's digest
+	// and pins it in the spec, as `docker service create` does by default; empty or
+	// ResolveNever sends the reference as written.
+	ResolveImage ResolveMode
 	// Wait makes Create return only once the service has converged (see Wait); the
 	// *ConvergeError of a service that does not converge is returned with the ID.
 	Wait bool
@@ -63,7 +93,10 @@ func Create(ctx context.Context, cli ServiceClient, def Definition, opts CreateO
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create service %s: encode registry auth: %w", spec.Name, err)
 	}
-	res, err := cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec, EncodedRegistryAuth: auth, QueryRegistry: opts.ResolveImage})
+	if err := opts.ResolveImage.Validate(); err != nil {
+		return CreateResult{}, err
+	}
+	res, err := cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec, EncodedRegistryAuth: auth, QueryRegistry: opts.ResolveImage.query(spec.TaskTemplate.ContainerSpec.Image, "")})
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create service %s: %w", spec.Name, err)
 	}
@@ -76,15 +109,16 @@ func Create(ctx context.Context, cli ServiceClient, def Definition, opts CreateO
 
 // ScaleOptions configures Scale.
 type ScaleOptions struct {
-	// Detach returns as soon as the new count is recorded, without waiting for the tasks.
-	Detach bool
+	// Wait makes Scale return only once that many tasks run; without it Scale returns as soon
+	// as the new count is recorded.
+	Wait bool
 	// Watch configures the wait. Its Stable defaults to -1 here: Scale returns as soon as the
 	// running count matches.
 	Watch WatchOptions
 }
 
 // Scale sets the replica count of a replicated service (or replicated job) and returns once
-// that many tasks run (or, with Detach, once the count is recorded). A global service cannot
+// the count is recorded (with opts.Wait, once that many tasks run). A global service cannot
 // be scaled: that is a *berth.ValidationError. A task that fails while scaling ends the wait
 // with a *ConvergeError.
 func Scale(ctx context.Context, cli ServiceClient, service string, replicas uint64, opts ScaleOptions) (Progress, error) {
@@ -99,7 +133,7 @@ func Scale(ctx context.Context, cli ServiceClient, service string, replicas uint
 		}
 		return nil
 	}, UpdateOptions{})
-	if err != nil || opts.Detach {
+	if err != nil || !opts.Wait {
 		return Progress{}, err
 	}
 	w := opts.Watch
@@ -122,8 +156,10 @@ type UpdateOptions struct {
 	// Auth is sent to the nodes to pull a changed image; nil keeps the credential the service
 	// was created with.
 	Auth *Auth
-	// ResolveImage pins the image's digest, as `docker service update` does by default.
-	ResolveImage bool
+	// ResolveImage pins the image's digest: ResolveAlways as `docker service update` does by
+	// default, ResolveChanged only when the change sets another image; empty or ResolveNever
+	// sends the reference as written.
+	ResolveImage ResolveMode
 	// Force restarts every task even when nothing changed (`docker service update --force`).
 	Force bool
 	// Wait makes the call return only once the service has converged (see Wait).
@@ -146,6 +182,7 @@ type VersionConflictError struct {
 	Service string
 	Sent    swarmapi.Version
 	Current swarmapi.Version
+	Err     error // the engine's answer
 }
 
 func (e *VersionConflictError) Error() string {
@@ -155,6 +192,9 @@ func (e *VersionConflictError) Error() string {
 // Is makes the error match cerrdefs.ErrConflict.
 func (e *VersionConflictError) Is(target error) bool { return target == cerrdefs.ErrConflict }
 
+// Unwrap returns the engine's answer.
+func (e *VersionConflictError) Unwrap() error { return e.Err }
+
 // Update reads the service (name or ID), lets change edit a copy of its spec and sends the
 // result with the version read (or opts.Version). A change that leaves the spec equal sends
 // nothing unless opts.Force. An error from change is returned as it is, before any write.
@@ -163,7 +203,7 @@ func Update(ctx context.Context, cli ServiceClient, service string, change func(
 	if err != nil {
 		return UpdateResult{}, err
 	}
-	spec := cloneSpec(cur.Spec)
+	spec := CloneSpec(cur.Spec)
 	if err := change(&spec); err != nil {
 		return UpdateResult{}, err
 	}
@@ -256,13 +296,11 @@ func inspectService(ctx context.Context, cli client.ServiceAPIClient, service st
 	return res.Service, nil
 }
 
-// cloneSpec deep-copies a spec through JSON, so that a change function cannot alter the spec
-// it is compared with.
-func cloneSpec(s swarmapi.ServiceSpec) swarmapi.ServiceSpec {
-	var out swarmapi.ServiceSpec
-	b, _ := json.Marshal(s)
-	_ = json.Unmarshal(b, &out)
-	return out
+func image(spec swarmapi.ServiceSpec) string {
+	if cs := spec.TaskTemplate.ContainerSpec; cs != nil {
+		return cs.Image
+	}
+	return ""
 }
 
 // specEqual compares two specs as the engine sees them: their JSON.
@@ -288,23 +326,19 @@ func sendUpdate(ctx context.Context, cli ServiceClient, cur swarmapi.Service, sp
 	if err != nil {
 		return out, fmt.Errorf("update service %s: encode registry auth: %w", cur.Spec.Name, err)
 	}
+	if err := opts.ResolveImage.Validate(); err != nil {
+		return out, err
+	}
 	uo := client.ServiceUpdateOptions{Version: version, Spec: spec, EncodedRegistryAuth: auth,
-		QueryRegistry: opts.ResolveImage, Rollback: rollback}
+		QueryRegistry: opts.ResolveImage.query(image(spec), image(cur.Spec)), Rollback: rollback}
 	if auth == "" {
 		uo.RegistryAuthFrom = swarmapi.RegistryAuthFromSpec
 	}
 	since := time.Now()
-	res, err := cli.ServiceUpdate(ctx, cur.ID, uo)
-	if err != nil && opts.Version.Index == 0 {
-		// Swarm's allocator bumps the version of a service it has just created: retry once
-		// with the new version when the spec itself did not change.
-		if v, ok := bumpedBySwarm(ctx, cli, cur, version); ok {
-			uo.Version, out.Version = v, v
-			res, err = cli.ServiceUpdate(ctx, cur.ID, uo)
-		}
-	}
+	res, sent, err := SendUpdate(ctx, cli, cur, uo)
+	out.Version = sent
 	if err != nil {
-		return out, classifyUpdate(ctx, cli, cur, uo.Version, err)
+		return out, err
 	}
 	out.Changed, out.Warnings = true, res.Warnings
 	if !opts.Wait {
@@ -345,6 +379,31 @@ func waitUpdateStarted(ctx context.Context, cli client.ServiceAPIClient, id stri
 	}
 }
 
+// SendUpdate sends one service update; it is berth's one update path (Update, Replace,
+// Rollback and stack's Apply use it). read is the service as the change was computed from it,
+// uo carries the new spec and the version sent (normally read.Version). When the engine
+// refuses that version because swarm itself moved it (its allocator bumps the version of a
+// service it has just created) while the spec is still the one read, the update is sent
+// again with the new version, up to 3 times; a version moved by anyone else is a
+// *VersionConflictError: a change is never sent over another writer's. It returns the
+// version the update was last sent with.
+func SendUpdate(ctx context.Context, cli client.ServiceAPIClient, read swarmapi.Service, uo client.ServiceUpdateOptions) (client.ServiceUpdateResult, swarmapi.Version, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := cli.ServiceUpdate(ctx, read.ID, uo)
+		if err == nil {
+			return res, uo.Version, nil
+		}
+		// A retry is safe only when the version sent is the one the spec was read at.
+		if attempt < 3 && uo.Version == read.Version {
+			if v, ok := bumpedBySwarm(ctx, cli, read, uo.Version); ok {
+				uo.Version, read.Version = v, v
+				continue
+			}
+		}
+		return res, uo.Version, classifyUpdate(ctx, cli, read, uo.Version, err)
+	}
+}
+
 // bumpedBySwarm reports whether the service has a newer version than sent while its spec is
 // still the one read: then the update lost a race with swarm itself, not with a user.
 func bumpedBySwarm(ctx context.Context, cli client.ServiceAPIClient, read swarmapi.Service, sent swarmapi.Version) (swarmapi.Version, bool) {
@@ -363,10 +422,66 @@ func classifyUpdate(ctx context.Context, cli client.ServiceAPIClient, cur swarma
 	maybeStale := cerrdefs.IsInternal(err) || cerrdefs.IsUnknown(err) || cerrdefs.IsConflict(err)
 	if maybeStale && ctx.Err() == nil {
 		if fresh, ierr := cli.ServiceInspect(ctx, cur.ID, client.ServiceInspectOptions{}); ierr == nil && fresh.Service.Version.Index != sent.Index {
-			return &VersionConflictError{Service: cur.Spec.Name, Sent: sent, Current: fresh.Service.Version}
+			return &VersionConflictError{Service: cur.Spec.Name, Sent: sent, Current: fresh.Service.Version, Err: err}
 		}
 	}
 	return fmt.Errorf("update service %s: %w", cur.Spec.Name, err)
+}
+
+// CloneSpec deep-copies a service spec: nothing of the result is shared with spec, so a change
+// to the copy (a change function of Update, the plan's normalisation) cannot alter the
+// original it is compared with. It is berth's one spec copy.
+func CloneSpec(spec swarmapi.ServiceSpec) swarmapi.ServiceSpec {
+	return deepCopy(reflect.ValueOf(spec)).Interface().(swarmapi.ServiceSpec)
+}
+
+// deepCopy copies pointers, slices, maps and interfaces recursively; unexported fields (of
+// value types such as netip.Addr) are copied as values.
+func deepCopy(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.New(v.Elem().Type())
+		n.Elem().Set(deepCopy(v.Elem()))
+		return n
+	case reflect.Struct:
+		n := reflect.New(v.Type()).Elem()
+		n.Set(v)
+		for i := range v.NumField() {
+			if n.Field(i).CanSet() {
+				n.Field(i).Set(deepCopy(v.Field(i)))
+			}
+		}
+		return n
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := range v.Len() {
+			n.Index(i).Set(deepCopy(v.Index(i)))
+		}
+		return n
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			n.SetMapIndex(it.Key(), deepCopy(it.Value()))
+		}
+		return n
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.New(v.Type()).Elem()
+		n.Set(deepCopy(v.Elem()))
+		return n
+	}
+	return v
 }
 
 // RemoveOptions configures Remove.

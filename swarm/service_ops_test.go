@@ -3,6 +3,7 @@ package swarm_test
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/mount"
 	swarmapi "github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
@@ -107,7 +109,7 @@ func TestServiceOperations(t *testing.T) {
 	})
 
 	t.Run("scale", func(t *testing.T) {
-		p, err := swarm.Scale(ctx, cli, name, 3, swarm.ScaleOptions{})
+		p, err := swarm.Scale(ctx, cli, name, 3, swarm.ScaleOptions{Wait: true})
 		if err != nil || p.Running != 3 || p.Desired != 3 {
 			t.Fatalf("scale to 3: %v %v", p, err)
 		}
@@ -115,7 +117,7 @@ func TestServiceOperations(t *testing.T) {
 		if err != nil || len(tasks) != 3 || swarm.Placement(tasks)[tk.Node] != 3 {
 			t.Errorf("after scale: %d tasks %v, %v", len(tasks), swarm.Placement(tasks), err)
 		}
-		if p, err = swarm.Scale(ctx, cli, name, 1, swarm.ScaleOptions{}); err != nil || p.Running != 1 {
+		if p, err = swarm.Scale(ctx, cli, name, 1, swarm.ScaleOptions{Wait: true}); err != nil || p.Running != 1 {
 			t.Fatalf("scale to 1: %v %v", p, err)
 		}
 	})
@@ -311,5 +313,47 @@ func ExampleLogs() {
 			return
 		}
 		fmt.Println(l.TaskID, l.Stream, l.Text)
+	}
+}
+
+// TestCloneSpecSharesNothing changes every kind of field of a copy (maps, slices, pointers,
+// nested structs) and checks that the original is as it was.
+func TestCloneSpecSharesNothing(t *testing.T) {
+	spec, err := swarm.NewService("a").Image("127.0.0.1:5000/x:1").Env("A", "1").Label("l", "v").
+		Command("sleep", "1").Secret("s", "").Network("n").Replicas(2).
+		Mount(mount.Mount{Type: mount.TypeVolume, Source: "data", Target: "/data", VolumeOptions: &mount.VolumeOptions{Labels: map[string]string{"k": "v"}}}).StopGracePeriod(time.Second).Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	show := func(s swarmapi.ServiceSpec) string { b, _ := json.Marshal(s); return string(b) }
+	want := show(spec)
+	cp := swarm.CloneSpec(spec)
+	cp.Labels["l"] = "changed"
+	cs := cp.TaskTemplate.ContainerSpec
+	cs.Env[0], cs.Args[0], cs.Secrets[0].SecretName = "B=2", "changed", "changed"
+	cs.Mounts[0].Target, cs.Mounts[0].VolumeOptions.Labels["k"] = "/changed", "changed"
+	*cs.StopGracePeriod = 0
+	*cp.Mode.Replicated.Replicas = 9
+	cp.TaskTemplate.Networks[0].Target = "changed"
+	if got := show(spec); got != want {
+		t.Fatalf("changing the copy changed the original:\n%s\n%s", want, got)
+	}
+	if d := show(swarm.CloneSpec(spec)); d != want {
+		t.Fatalf("the copy differs from the original:\n%s\n%s", want, d)
+	}
+}
+
+// TestResolveModeValidate refuses an unknown image resolution mode before any write.
+func TestResolveModeValidate(t *testing.T) {
+	for _, m := range []swarm.ResolveMode{"", swarm.ResolveAlways, swarm.ResolveChanged, swarm.ResolveNever} {
+		if err := m.Validate(); err != nil {
+			t.Errorf("%q: %v", m, err)
+		}
+	}
+	if err := swarm.ResolveMode("sometimes").Validate(); !errors.Is(err, berth.ErrInvalid) || !strings.Contains(err.Error(), "sometimes") {
+		t.Errorf("sometimes: %v", err)
+	}
+	if _, err := swarm.Create(t.Context(), nil, swarm.NewService("a").Image("x"), swarm.CreateOptions{ResolveImage: "sometimes"}); !errors.Is(err, berth.ErrInvalid) {
+		t.Errorf("Create with a bad mode: %v", err)
 	}
 }

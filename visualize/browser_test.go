@@ -140,7 +140,7 @@ func (l *lab) testBrowser(t *testing.T) {
 	}
 
 	// A live change: scale web_api to 6; the page shows 6 wanted cards without a reload.
-	if _, err := swarm.Scale(ctx, l.Manager.Client, "web_api", 6, swarm.ScaleOptions{Detach: true}); err != nil {
+	if _, err := swarm.Scale(ctx, l.Manager.Client, "web_api", 6, swarm.ScaleOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = chromedp.Run(tab, chromedp.Poll[bool](`document.querySelectorAll('.card[data-service="web_api"]:not(.down).st-running').length === 6 && document.querySelector('.svc[data-service="web_api"] .rep').textContent === "6/6"`,

@@ -241,7 +241,7 @@ func (l *lab) deploy(ctx context.Context, t *testing.T, st *stack.Stack) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stack.Deploy(ctx, l.Manager.Client, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever}); err != nil {
+	if _, err := stack.Deploy(ctx, l.Manager.Client, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever}}); err != nil {
 		t.Fatalf("deploy %s: %v", st.Name(), err)
 	}
 }
@@ -291,7 +291,7 @@ func (l *lab) testStream(t *testing.T) {
 	check("worst task state (engine timestamp to stream)", worst)
 
 	begin = time.Now()
-	if _, err := swarm.Scale(ctx, l.Manager.Client, "web_api", 5, swarm.ScaleOptions{Detach: true}); err != nil {
+	if _, err := swarm.Scale(ctx, l.Manager.Client, "web_api", 5, swarm.ScaleOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	_, at = waitFor(t, events, 10*time.Second, "web_api wanting 5", func(c visualize.Change) bool {
@@ -414,7 +414,7 @@ func (l *lab) testLoad(t *testing.T) {
 		}
 		before := l.count.total.Load()
 		begin := time.Now()
-		if _, err := swarm.Scale(ctx, l.Manager.Client, "data_queue", replicas, swarm.ScaleOptions{Detach: true}); err != nil {
+		if _, err := swarm.Scale(ctx, l.Manager.Client, "data_queue", replicas, swarm.ScaleOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		for i, s := range streams {
@@ -463,7 +463,7 @@ func (l *lab) testImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stack.Deploy(ctx, l.Manager.Client, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever,
+	if _, err := stack.Deploy(ctx, l.Manager.Client, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever},
 		Wait: true, Watch: swarm.WatchOptions{Stable: -1, Timeout: 2 * time.Minute}}); err != nil {
 		t.Fatalf("deploy visualizer.yml: %v", err)
 	}

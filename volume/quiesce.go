@@ -170,7 +170,7 @@ func (q *quiesced) scaleDown(ctx context.Context, vol string, stopTimeout *int) 
 // scale sets the replicas of service id with swarm.Scale, without waiting: scaleDown waits for
 // the containers on this engine itself.
 func (q *quiesced) scale(ctx context.Context, id string, replicas uint64) error {
-	if _, err := swarmsvc.Scale(ctx, q.cli, id, replicas, swarmsvc.ScaleOptions{Detach: true}); err != nil {
+	if _, err := swarmsvc.Scale(ctx, q.cli, id, replicas, swarmsvc.ScaleOptions{}); err != nil {
 		return fmt.Errorf("volume: scale service %s to %d: %w", id, replicas, err)
 	}
 	return nil

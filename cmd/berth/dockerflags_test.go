@@ -18,9 +18,9 @@ var berthExtras = map[string][]string{
 	"service create": {"--progress"}, // auto|tty|plain progress, as stack deploy's
 	"service scale":  {"--progress"},
 	"service update": {"--progress"},
-	"stack deploy":   {"--progress", "--skip-preflight", "--timeout"}, // berth waits for convergence, bounded; its preflight can be skipped
-	"stack rm":       {"--timeout"},                                   // berth waits for the networks to be gone, bounded
-	"stack config":   {"--format"},                                    // compose (the merged file, the default) or json (the Engine specs)
+	"stack deploy":   {"--no-rollback", "--progress", "--skip-preflight", "--timeout"}, // berth waits for convergence, bounded, and undoes a failed deploy; its preflight can be skipped
+	"stack rm":       {"--timeout"},                                                    // berth waits for the networks to be gone, bounded
+	"stack config":   {"--format"},                                                     // compose (the merged file, the default) or json (the Engine specs)
 	// docker 28 hides --all on an engine older than API 1.42; berth shows it and ignores it
 	// there (such an engine prunes every unused volume anyway)
 	"volume prune": {"--all/-a"},

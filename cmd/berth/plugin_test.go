@@ -72,7 +72,7 @@ func TestCompletion(t *testing.T) {
 	cli := testenv.Swarm(t)
 	ctx := testenv.Context(t, time.Minute)
 	name := testenv.Name(t, "compl")
-	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{Detach: true}) })
+	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{}) })
 	file := writeCompose(t, "services:\n  web:\n    image: 127.0.0.1:5000/berth-cli/web:1\n    deploy:\n      replicas: 0\n")
 	if code, out := capture(t, ctx, "stack", "deploy", "-d", "--resolve-image", "never", "-c", file, name); code != 0 {
 		t.Fatalf("deploy: exit %d\n%s", code, out)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +13,9 @@ import (
 
 // progressView shows per-service progress: lines redrawn in place on a terminal (as docker's
 // service progress), one line per change otherwise. --progress chooses: auto, tty or plain.
+// It is safe for concurrent use: a stack's actions of one step are applied in parallel.
 type progressView struct {
+	mu    sync.Mutex
 	w     io.Writer
 	live  bool
 	order []string
@@ -41,6 +44,8 @@ func newProgress(w io.Writer, mode string) (*progressView, error) {
 
 // Set shows line as the current state of key.
 func (p *progressView) Set(key, line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if !p.live {
 		fmt.Fprintln(p.w, line)
 		return
@@ -60,6 +65,8 @@ func (p *progressView) Set(key, line string) {
 
 // Line prints a line below the redrawn block, which starts again after it.
 func (p *progressView) Line(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	fmt.Fprintln(p.w, s)
 	p.order, p.lines, p.drawn = nil, map[string]string{}, 0
 }

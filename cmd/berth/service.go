@@ -103,7 +103,10 @@ func newServiceCreate() *cobra.Command {
 		if err := swarm.ResolveReferences(ctx, cli, &s); err != nil {
 			return err
 		}
-		opts := swarm.CreateOptions{ResolveImage: !f.noResolve}
+		opts := swarm.CreateOptions{ResolveImage: swarm.ResolveAlways}
+		if f.noResolve {
+			opts.ResolveImage = swarm.ResolveNever
+		}
 		if f.registryAuth {
 			opts.Auth = registryAuthFor(serviceImage(s))
 		}
@@ -180,7 +183,7 @@ func newServiceScale() *cobra.Command {
 		var errs []error
 		var scaled []string
 		for _, tg := range targets {
-			if _, err := swarm.Scale(ctx, cli, tg.service, tg.n, swarm.ScaleOptions{Detach: true}); err != nil {
+			if _, err := swarm.Scale(ctx, cli, tg.service, tg.n, swarm.ScaleOptions{}); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -362,7 +365,10 @@ func newServiceUpdate() *cobra.Command {
 			}
 			return swarm.ResolveReferences(ctx, cli, s)
 		}
-		opts := swarm.UpdateOptions{Force: f.force, ResolveImage: !f.noResolve && cmd.Flags().Changed("image")}
+		opts := swarm.UpdateOptions{Force: f.force, ResolveImage: swarm.ResolveNever}
+		if !f.noResolve && cmd.Flags().Changed("image") {
+			opts.ResolveImage = swarm.ResolveAlways
+		}
 		if f.registryAuth {
 			opts.Auth = registryAuthFor(f.image)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -96,7 +97,7 @@ func newStackConfig() *cobra.Command {
 type deployFlags struct {
 	files         []string
 	prune         bool
-	resolve       string
+	resolve       stack.ResolveMode
 	registryAuth  bool
 	skipPreflight bool
 }
@@ -105,7 +106,7 @@ func (d *deployFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringSliceVarP(&d.files, "compose-file", "c", nil, `Path to a Compose file (repeatable or comma-separated; later files override earlier ones)`)
 	f.BoolVar(&d.prune, "prune", false, "Prune services, networks, secrets and configs that are no longer referenced")
-	f.StringVar(&d.resolve, "resolve-image", stack.ResolveAlways, `Query the registry to resolve image digest and supported platforms ("always", "changed", "never")`)
+	f.StringVar((*string)(&d.resolve), "resolve-image", string(stack.ResolveAlways), `Query the registry to resolve image digest and supported platforms ("always", "changed", "never")`)
 	f.BoolVar(&d.registryAuth, "with-registry-auth", false, "Send registry authentication details to Swarm agents")
 	f.BoolVar(&d.skipPreflight, "skip-preflight", false, "Skip the checks against the live swarm before the first write (constraints no node matches yet, for workers that join later)")
 	cmd.ValidArgsFunction = completeNames(stackNames)
@@ -116,7 +117,7 @@ func (d *deployFlags) check(cmd *cobra.Command) error {
 	case stack.ResolveAlways, stack.ResolveChanged, stack.ResolveNever:
 		return nil
 	}
-	return usageFail(cmd, 125, fmt.Sprintf("invalid argument %q for \"--resolve-image\" flag: want always, changed or never", d.resolve))
+	return usageFail(cmd, 125, fmt.Sprintf("invalid argument %q for \"--resolve-image\" flag: want always, changed or never", string(d.resolve)))
 }
 
 // verb is stack deploy or stack plan: run gets the stack STACK compiled for the engine.
@@ -145,59 +146,53 @@ func (d *deployFlags) planOptions() stack.PlanOptions {
 
 func newStackDeploy() *cobra.Command {
 	var d deployFlags
-	var detach, quiet bool
+	var detach, quiet, noRollback bool
 	var timeout time.Duration
 	var progress string
 	cmd := d.verb("deploy [OPTIONS] STACK", "Deploy a new stack or update an existing stack", func(cmd *cobra.Command, cli *client.Client, spec *stack.Spec) error {
-		ctx := cmd.Context()
-		plan, err := spec.Plan(ctx, cli, d.planOptions())
-		if err != nil {
-			return err
-		}
-		warn(plan.Warnings)
-		out := stdout()
+		out := io.Writer(stdout())
 		if quiet {
-			out, _ = os.Open(os.DevNull)
-			defer out.Close()
+			out = io.Discard
 		}
 		view, err := newProgress(out, progress)
 		if err != nil {
 			return err
 		}
-		res, err := plan.Apply(ctx, cli, stack.ApplyOptions{Progress: func(a stack.Action) { view.Line(a.Verb()) }})
+		res, err := stack.Deploy(cmd.Context(), cli, spec, stack.DeployOptions{PlanOptions: d.planOptions(), Progress: showEvent(view),
+			Wait: !detach, Watch: swarm.WatchOptions{Timeout: timeout}, NoRollback: noRollback})
 		if res != nil {
 			warn(res.Warnings)
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			return err
-		}
-		if !plan.HasChanges() {
+		case !res.Plan.HasChanges():
 			view.Line(fmt.Sprintf("Stack %s is up to date: nothing to do", spec.Stack))
+		case !detach && len(res.Services()) > 0:
+			view.Line(fmt.Sprintf("Stack %s converged", spec.Stack))
 		}
-		if detach || len(res.Services()) == 0 {
-			return nil
-		}
-		return watchStack(ctx, cli, spec.Stack, res.Services(), swarm.WatchOptions{Timeout: timeout}, view)
+		return nil
 	})
 	f := cmd.Flags()
 	f.BoolVarP(&detach, "detach", "d", false, "Exit immediately instead of waiting for the stack services to converge")
 	f.BoolVarP(&quiet, "quiet", "q", false, "Suppress progress output")
+	f.BoolVar(&noRollback, "no-rollback", false, "Keep what a failed deploy wrote instead of undoing it")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "How long to wait for the services to converge")
 	addProgressFlag(cmd, &progress)
 	cmd.Aliases = []string{"up"}
 	return cmd
 }
 
-// watchStack follows the services and shows their progress until they converge.
-func watchStack(ctx context.Context, cli stack.WatchClient, name string, ids []string, opts swarm.WatchOptions, view *progressView) error {
-	for ev, err := range stack.Watch(ctx, cli, name, ids, opts) {
-		if err != nil {
-			return err
+// showEvent shows a stack's events on view: actions and undos as lines, services' progress
+// redrawn per service.
+func showEvent(view *progressView) func(stack.Event) {
+	return func(ev stack.Event) {
+		if ev.Type == stack.EventProgress {
+			view.Set(ev.ServiceID, ev.Progress.String())
+			return
 		}
-		view.Set(ev.ServiceID, ev.Progress.String())
+		view.Line(ev.String())
 	}
-	view.Line(fmt.Sprintf("Stack %s converged", name))
-	return nil
 }
 
 func newStackPlan() *cobra.Command {
@@ -239,7 +234,7 @@ func newStackRm() *cobra.Command {
 		ctx := cmd.Context()
 		var errs []error
 		for _, name := range args {
-			opts := stack.RemoveOptions{Timeout: timeout, Detach: detach, Progress: func(l string) { fmt.Fprintln(stdout(), l) }}
+			opts := stack.RemoveOptions{Timeout: timeout, Wait: !detach, Progress: func(ev stack.Event) { fmt.Fprintln(stdout(), ev) }}
 			err := stack.Remove(ctx, cli, name, opts)
 			switch {
 			case errors.Is(err, stack.ErrNoStack):

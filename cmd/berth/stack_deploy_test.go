@@ -52,7 +52,7 @@ func TestStackLifecycleCLI(t *testing.T) {
 	_, img := testenv.Registry(t, cli, fixtures.Busybox)
 	ctx := testenv.Context(t, 3*time.Minute)
 	name := testenv.Name(t, "clilife")
-	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{}) })
+	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{Wait: true}) })
 	body := "services:\n  web:\n    image: %s\n    command: [sleep, '3600']\n    stop_grace_period: 1s\n    deploy:\n      replicas: %d\n      update_config: {monitor: 1s}\n"
 	file := writeCompose(t, fmt.Sprintf(body, img, 1))
 

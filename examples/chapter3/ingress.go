@@ -38,7 +38,7 @@ func (ch *chapter) ingress(ctx context.Context, undo *cleanup) error {
 	if err != nil {
 		return err
 	}
-	if _, err := stack.Deploy(ctx, ch.lab.Manager.Client, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever,
+	if _, err := stack.Deploy(ctx, ch.lab.Manager.Client, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever},
 		Wait: true, Watch: swarm.WatchOptions{Stable: time.Second, Timeout: 2 * time.Minute}}); err != nil {
 		return err
 	}

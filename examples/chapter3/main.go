@@ -209,7 +209,7 @@ func (ch *chapter) service(ctx context.Context) error {
 	}
 	ch.detail("service %s running 1/1", res.ID)
 	ch.say("scale it to 6 (docker service scale echo=6)")
-	p, err := swarm.Scale(ctx, mgr, "echo", 6, swarm.ScaleOptions{Watch: watch})
+	p, err := swarm.Scale(ctx, mgr, "echo", 6, swarm.ScaleOptions{Wait: true, Watch: watch})
 	if err != nil {
 		return err
 	}
@@ -243,8 +243,8 @@ func (ch *chapter) stack(ctx context.Context) error {
 	}
 	// Deploy plans, applies and waits: it fails fast, with the task's reason, when a task cannot
 	// be placed or crashes.
-	res, err := stack.Deploy(ctx, mgr, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever,
-		Progress: func(line string) { ch.detail("%s", line) },
+	res, err := stack.Deploy(ctx, mgr, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever},
+		Progress: func(ev stack.Event) { ch.detail("%s", ev) },
 		Wait:     true, Watch: swarm.WatchOptions{Stable: 2 * time.Second, Timeout: 2 * time.Minute}})
 	if err != nil {
 		return err

@@ -37,7 +37,7 @@ func (ch *chapter) visualizer(ctx context.Context, undo *cleanup) error {
 	if err != nil {
 		return err
 	}
-	if _, err := stack.Deploy(ctx, ch.lab.Manager.Client, spec, stack.DeployOptions{ResolveImage: stack.ResolveNever,
+	if _, err := stack.Deploy(ctx, ch.lab.Manager.Client, spec, stack.DeployOptions{PlanOptions: stack.PlanOptions{ResolveImage: stack.ResolveNever},
 		Wait: true, Watch: swarm.WatchOptions{Stable: -1, Timeout: 90 * time.Second}}); err != nil {
 		return err
 	}
