@@ -206,11 +206,16 @@ type ListOptions struct {
 	Driver string   // only networks of this driver
 	Labels []string // every label: "KEY" or "KEY=VALUE"
 	Name   string   // names containing this (the engine's name filter)
+	// Filters are further engine filters (`--filter scope=swarm`), added to the above.
+	Filters client.Filters
 }
 
 // List returns the networks that match opts.
 func List(ctx context.Context, cli client.NetworkAPIClient, opts ListOptions) ([]network.Summary, error) {
-	f := client.Filters{}
+	f := opts.Filters.Clone()
+	if f == nil {
+		f = client.Filters{}
+	}
 	if opts.Driver != "" {
 		f.Add("driver", opts.Driver)
 	}

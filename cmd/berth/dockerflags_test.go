@@ -31,19 +31,57 @@ var classicBuildFlags = []string{"--add-host", "--cache-from", "--cgroup-parent"
 	"--cpu-shares/-c", "--cpuset-cpus", "--cpuset-mems", "--disable-content-trust", "--force-rm", "--isolation", "--memory-swap",
 	"--memory/-m", "--network", "--rm", "--security-opt", "--shm-size", "--ulimit"}
 
+// runUnsupported are `docker run`'s flags that container.RunFlags does not carry yet (the
+// builder's Modify covers them in Go); attaching streams (-a, -i) is not done: berth prints
+// the logs once the container exited.
+var runUnsupported = []string{"--add-host", "--attach/-a", "--blkio-weight", "--blkio-weight-device", "--cap-add", "--cap-drop",
+	"--cgroup-parent", "--cgroupns", "--cidfile", "--cpu-period", "--cpu-quota", "--cpu-rt-period", "--cpu-rt-runtime",
+	"--cpu-shares/-c", "--cpuset-cpus", "--cpuset-mems", "--detach-keys", "--device", "--device-cgroup-rule", "--device-read-bps",
+	"--device-read-iops", "--device-write-bps", "--device-write-iops", "--disable-content-trust", "--dns", "--dns-option",
+	"--dns-search", "--domainname", "--expose", "--gpus", "--group-add", "--interactive/-i", "--ip", "--ip6", "--ipc", "--isolation",
+	"--kernel-memory", "--label-file", "--link", "--link-local-ip", "--log-driver", "--log-opt", "--mac-address",
+	"--memory-reservation", "--memory-swap", "--memory-swappiness", "--mount", "--oom-kill-disable", "--oom-score-adj", "--pid",
+	"--pids-limit", "--privileged", "--publish-all/-P", "--pull", "--quiet/-q", "--read-only", "--runtime", "--security-opt",
+	"--shm-size", "--sig-proxy", "--storage-opt", "--sysctl", "--ulimit", "--use-api-socket", "--userns", "--uts", "--volume-driver"}
+
+// The container verbs' docker flags berth does not have yet, shared by the group's verb and
+// the top-level one.
+var (
+	execUnsupported  = []string{"--detach-keys", "--env-file"}
+	startUnsupported = []string{"--attach/-a", "--detach-keys", "--interactive/-i"} // start does not attach
+	psUnsupported    = []string{"--last/-n", "--latest/-l", "--size/-s"}
+)
+
 // dockerUnsupported are docker's flags berth does not have yet, per verb.
 var dockerUnsupported = map[string][]string{
-	"build":          classicBuildFlags,
-	"image build":    classicBuildFlags,
-	"pull":           {"--disable-content-trust"}, // no Notary signing in berth
-	"image pull":     {"--disable-content-trust"},
-	"push":           {"--disable-content-trust"},
-	"image push":     {"--disable-content-trust"},
-	"service create": {"--credential-spec"}, // Windows only
-	"service update": {"--credential-spec"},
-	"service logs":   {"--details"},
-	"stack config":   {"--skip-interpolation"},
-	"swarm ca":       {"--ca-cert", "--ca-key", "--external-ca"}, // berth rotates to a CA swarm generates
+	"run":               runUnsupported,
+	"container run":     runUnsupported,
+	"exec":              execUnsupported,
+	"container exec":    execUnsupported,
+	"start":             startUnsupported,
+	"container start":   startUnsupported,
+	"ps":                psUnsupported,
+	"container ls":      psUnsupported,
+	"logs":              {"--details"},
+	"container logs":    {"--details"},
+	"rm":                {"--link/-l"}, // legacy links
+	"container rm":      {"--link/-l"},
+	"container inspect": {"--size/-s"},
+	"network connect":   {"--driver-opt", "--gw-priority", "--ip6", "--link", "--link-local-ip"},
+	"network create":    {"--aux-address", "--config-from", "--config-only", "--ingress", "--ipam-driver", "--ipam-opt", "--ipv4", "--scope"},
+	"network inspect":   {"--verbose/-v"},
+	"network rm":        {"--force/-f"},
+	"build":             classicBuildFlags,
+	"image build":       classicBuildFlags,
+	"pull":              {"--disable-content-trust"}, // no Notary signing in berth
+	"image pull":        {"--disable-content-trust"},
+	"push":              {"--disable-content-trust"},
+	"image push":        {"--disable-content-trust"},
+	"service create":    {"--credential-spec"}, // Windows only
+	"service update":    {"--credential-spec"},
+	"service logs":      {"--details"},
+	"stack config":      {"--skip-interpolation"},
+	"swarm ca":          {"--ca-cert", "--ca-key", "--external-ca"}, // berth rotates to a CA swarm generates
 }
 
 var dockerFlagLine = regexp.MustCompile(`^\s+(?:-(\w), )?--([a-z0-9-]+)`)

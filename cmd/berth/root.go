@@ -94,7 +94,13 @@ func newRoot() *cobra.Command {
 // setDefaults gives every command Docker's usage line and help flag text.
 func setDefaults(c *cobra.Command) {
 	c.DisableFlagsInUseLine = true
-	c.Flags().BoolP("help", "h", false, "Print usage")
+	if c.Flags().Lookup("help") == nil {
+		short := "h"
+		if c.Flags().ShorthandLookup("h") != nil { // `run -h` is --hostname, as with docker
+			short = ""
+		}
+		c.Flags().BoolP("help", short, false, "Print usage")
+	}
 	c.Flags().Lookup("help").Hidden = true
 	for _, sub := range c.Commands() {
 		setDefaults(sub)

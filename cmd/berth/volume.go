@@ -280,9 +280,10 @@ func openInput(name string) (io.ReadCloser, error) {
 }
 
 func newVolumeRestore() *cobra.Command {
-	var merge, replace, absolute bool
+	var merge, replace bool
+	var v archiveFlags
 	cmd := newVerb("restore [OPTIONS] FILE VOLUME|CONTAINER:PATH", "Verify a backup, then restore it (FILE - reads standard input)", exactArgs(2), func(cmd *cobra.Command, args []string) error {
-		opts := volume.RestoreOptions{Verify: volume.VerifyOptions{AllowAbsoluteSymlinks: absolute}}
+		opts := volume.RestoreOptions{Verify: v.options()}
 		switch {
 		case merge && replace:
 			return berth.Invalid("merge", "--merge and --replace together; choose one")
@@ -319,27 +320,46 @@ func newVolumeRestore() *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVar(&merge, "merge", false, "Write into an existing volume, keeping files the archive does not have")
 	f.BoolVar(&replace, "replace", false, "Empty the existing volume first (no container may use it)")
-	f.BoolVar(&absolute, "allow-absolute-symlinks", false, "Accept symlinks to absolute paths")
+	v.add(cmd)
 	return cmd
 }
 
 func newVolumeVerify() *cobra.Command {
-	var absolute bool
+	var v archiveFlags
 	cmd := newVerb("verify [OPTIONS] FILE", "Check a backup archive without restoring it", exactArgs(1), func(cmd *cobra.Command, args []string) error {
 		in, err := openInput(args[0])
 		if err != nil {
 			return err
 		}
 		defer in.Close()
-		sum, err := volume.Verify(in, volume.VerifyOptions{AllowAbsoluteSymlinks: absolute})
+		sum, err := volume.Verify(in, v.options())
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout(), "%s: OK, %v (source %s, taken %s)\n", args[0], sum, sum.Source, sum.Created)
 		return nil
 	})
-	cmd.Flags().BoolVar(&absolute, "allow-absolute-symlinks", false, "Accept symlinks to absolute paths")
+	v.add(cmd)
 	return cmd
+}
+
+// archiveFlags are how verify and restore read an archive: a berth backup, or a plain tar
+// (.gz) made by `tar czf` (no manifest, so no checksums to verify).
+type archiveFlags struct {
+	absolute bool
+	plain    bool
+	strip    int
+}
+
+func (a *archiveFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&a.absolute, "allow-absolute-symlinks", false, "Accept symlinks to absolute paths")
+	f.BoolVar(&a.plain, "plain", false, "Read a plain tar or tar.gz archive without berth's manifest (it has no checksums to verify)")
+	f.IntVar(&a.strip, "strip-components", 0, "Strip NUMBER leading components from file names of a plain archive (GNU tar's option; implies --plain)")
+}
+
+func (a *archiveFlags) options() volume.VerifyOptions {
+	return volume.VerifyOptions{AllowAbsoluteSymlinks: a.absolute, Plain: a.plain, StripComponents: a.strip}
 }
 
 func newContainerData() *cobra.Command {
