@@ -423,6 +423,7 @@ func removeObject(ctx context.Context, cli Client, r Ref, patience time.Duration
 		}
 	}
 }
+
 // networkCreateOptions turns the compiled create request into the client's options; the client
 // sends the name on its own.
 func networkCreateOptions(r network.CreateRequest) client.NetworkCreateOptions {

@@ -180,23 +180,28 @@ type PlanOptions struct {
 	Prune bool
 	// ResolveImage is ResolveAlways (the default when empty), ResolveChanged or ResolveNever.
 	ResolveImage ResolveMode
-	// EncodedRegistryAuth is used to query registries (base64 JSON auth config).
-	EncodedRegistryAuth string
-	// RegistryAuth, when set, returns the encoded registry auth for one image (it takes
-	// precedence over EncodedRegistryAuth): the credentials of each service's own registry,
+	// Auth is the credential used to query registries and sent with every service, as
+	// swarm.CreateOptions.Auth is (the one credential type of berth); nil sends none.
+	Auth *swarm.Auth
+	// RegistryAuth, when set, returns the credential for one image (it takes precedence over
+	// Auth; nil means none for that image): the credentials of each service's own registry,
 	// used to resolve its image and sent with its create or update (--with-registry-auth).
-	RegistryAuth func(image string) string
+	RegistryAuth func(image string) *swarm.Auth
 	// SkipPreflight plans without the checks of Preflight.
 	SkipPreflight bool
 }
 
+// authFor returns the encoded credential for image, as the engine's X-Registry-Auth header
+// wants it ("" for none).
 func (o *PlanOptions) authFor(image string) string {
+	a := o.Auth
 	if o.RegistryAuth != nil {
-		if a := o.RegistryAuth(image); a != "" {
-			return a
+		if ia := o.RegistryAuth(image); ia != nil {
+			a = ia
 		}
 	}
-	return o.EncodedRegistryAuth
+	enc, _ := berth.EncodeAuth(a) // an AuthConfig of strings always marshals
+	return enc
 }
 
 func (o *PlanOptions) validate() error {

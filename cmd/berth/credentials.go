@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/berthdev/berth"
 	"io"
 	"os"
 	"os/exec"
@@ -151,16 +150,6 @@ func imageHost(image string) string {
 		return ""
 	}
 	return reference.Domain(named)
-}
-
-// dockerConfigAuth returns the encoded credentials stored for an image's registry, or "".
-func dockerConfigAuth(image string) string {
-	ac, ok := lookupAuth(imageHost(image))
-	if !ok {
-		return ""
-	}
-	enc, _ := berth.EncodeAuth(&ac)
-	return enc
 }
 
 // registryAuthFor returns the stored credentials for an image's registry, or nil.

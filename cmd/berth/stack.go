@@ -139,7 +139,7 @@ func (d *deployFlags) verb(use, short string, run func(*cobra.Command, *client.C
 func (d *deployFlags) planOptions() stack.PlanOptions {
 	o := stack.PlanOptions{Prune: d.prune, ResolveImage: d.resolve, SkipPreflight: d.skipPreflight}
 	if d.registryAuth {
-		o.RegistryAuth = dockerConfigAuth
+		o.RegistryAuth = registryAuthFor
 	}
 	return o
 }

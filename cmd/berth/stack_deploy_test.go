@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 	"github.com/berthdev/berth/internal/fixtures"
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/stack"
-	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 )
 
@@ -143,16 +141,11 @@ func TestDockerConfigAuth(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	enc := dockerConfigAuth("registry.example:5000/team/app:1")
-	raw, err := base64.URLEncoding.DecodeString(enc)
-	if err != nil {
-		t.Fatal(err)
+	ac := registryAuthFor("registry.example:5000/team/app:1")
+	if ac == nil || ac.Username != "bob" || ac.Password != "s3cret" {
+		t.Fatalf("auth %+v", ac)
 	}
-	var ac registry.AuthConfig
-	if err := json.Unmarshal(raw, &ac); err != nil || ac.Username != "bob" || ac.Password != "s3cret" {
-		t.Fatalf("auth %+v %v", ac, err)
-	}
-	if dockerConfigAuth("other.example/app:1") != "" {
+	if registryAuthFor("other.example/app:1") != nil {
 		t.Fatal("credentials sent to another registry")
 	}
 }
