@@ -48,21 +48,11 @@ func startIngressLab(t testing.TB, ctx context.Context) *ingressLab {
 		}
 		t.Cleanup(func() { image.Remove(context.Background(), host, tag, image.RemoveOptions{Force: true}) })
 	}
-	lab, err := dind.Start(ctx, host, testenv.LabImages(t, host, dind.Options{
+	lab := testenv.StartLab(t, ctx, host, dind.Options{
 		Name: testenv.Name(t, "ingr"), Workers: 1,
 		Push:    []string{tags["echo"], tags["ingress"]},
 		Publish: []dind.Publish{{NodePort: 80}, {NodePort: 8081}},
 		Swarm:   swarm.InitOptions{DefaultAddrPool: []string{"10.204.0.0/16"}, SubnetSize: 24},
-	}))
-	if err != nil {
-		t.Fatalf("start lab: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := lab.Close(ctx); err != nil {
-			t.Errorf("close lab: %v", err)
-		}
 	})
 	mgr := lab.Manager.Client
 	if _, err := mgr.NetworkCreate(ctx, "web", client.NetworkCreateOptions{Driver: "overlay", Attachable: true}); err != nil {

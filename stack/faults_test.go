@@ -30,20 +30,8 @@ func faultLab(t *testing.T, workers int) (*dind.Cluster, dind.Engine, string) {
 	host := testenv.Engine(t)
 	busybox := testenv.Image(t, host, fixtures.Busybox)
 	ctx := testenv.Context(t, 3*time.Minute)
-	lab, err := dind.Start(ctx, host, dind.Options{Name: testenv.Name(t, "flt"), Workers: workers, Push: []string{busybox},
-		Image: testenv.Image(t, host, fixtures.Dind), RegistryImage: testenv.Image(t, host, fixtures.Registry),
+	lab := testenv.StartLab(t, ctx, host, dind.Options{Name: testenv.Name(t, "flt"), Workers: workers, Push: []string{busybox},
 		Swarm: swarm.InitOptions{DefaultAddrPool: []string{"10.78.0.0/16"}, SubnetSize: 24}})
-	if err != nil {
-		t.Fatalf("start lab: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := lab.Close(ctx); err != nil {
-			t.Errorf("remove lab %s: %v", lab.Name, err)
-		}
-	})
-	t.Logf("lab %s up in %s", lab.Name, lab.Elapsed.Round(time.Millisecond))
 	return lab, host, lab.Images[busybox]
 }
 

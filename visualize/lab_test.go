@@ -95,20 +95,9 @@ func TestLab(t *testing.T) {
 	t.Cleanup(func() {
 		host.ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true})
 	})
-	c, err := dind.Start(ctx, host, testenv.LabImages(t, host, dind.Options{Name: name, Workers: 3, Push: []string{busybox, tag},
+	c := testenv.StartLab(t, ctx, host, dind.Options{Name: name, Workers: 3, Push: []string{busybox, tag},
 		Publish: []dind.Publish{{NodePort: 9000}},
-		Swarm:   swarm.InitOptions{DefaultAddrPool: []string{"10.207.0.0/16"}, SubnetSize: 24}}))
-	if err != nil {
-		t.Fatalf("start lab: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := c.Close(ctx); err != nil {
-			t.Errorf("close lab: %v", err)
-		}
-	})
-	t.Logf("lab %s up in %s", c.Name, c.Elapsed.Round(time.Millisecond))
+		Swarm:   swarm.InitOptions{DefaultAddrPool: []string{"10.207.0.0/16"}, SubnetSize: 24}})
 	l := &lab{Cluster: c, host: host, busybox: c.Images[busybox], viz: c.Images[tag],
 		count: &counter{next: http.DefaultTransport, paths: map[string]int{}}}
 	cli, err := berth.Connect(ctx, client.WithHost(c.Manager.EngineHost), client.WithHTTPClient(&http.Client{Transport: l.count}))
