@@ -403,10 +403,7 @@ func TestPublishAndInspect(t *testing.T) {
 func TestRunFlagsMatchDockerCreate(t *testing.T) {
 	cli := testenv.Engine(t)
 	ctx := testenv.Context(t, time.Minute)
-	docker, err := exec.LookPath("docker")
-	if err != nil {
-		t.Skip("no docker CLI to compare with")
-	}
+	docker := testenv.DockerCLI(t)
 	img := testenv.Image(t, cli, fixtures.Busybox)
 	vol := testenv.Name(t, "vol")
 	t.Cleanup(func() { cli.VolumeRemove(context.Background(), vol, client.VolumeRemoveOptions{Force: true}) })

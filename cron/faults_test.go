@@ -81,7 +81,7 @@ func TestFaultCronEngineSocketGone(t *testing.T) {
 	image := testenv.Image(t, host, fixtures.Busybox)
 	target, ok := strings.CutPrefix(cmp.Or(os.Getenv("DOCKER_HOST"), "unix:///var/run/docker.sock"), "unix://")
 	if !ok {
-		t.Skip("the engine is not on a unix socket")
+		testenv.Missing(t, "an engine on a unix socket", "DOCKER_HOST is "+os.Getenv("DOCKER_HOST"))
 	}
 	proxy := &socketProxy{path: filepath.Join(t.TempDir(), "engine.sock"), target: target}
 	proxy.Restore(t)

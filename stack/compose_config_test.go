@@ -22,12 +22,7 @@ import (
 // data. Two differences of form remain and are normalised here: compose-go writes a long-
 // syntax port's default mode (ingress) and protocol (tcp), and it keeps depends_on as a set.
 func TestMergedComposeMatchesDockerStackConfig(t *testing.T) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		if testenv.Required() {
-			t.Fatalf("needs the docker CLI: %v", err)
-		}
-		t.Skip("no docker CLI")
-	}
+	testenv.DockerCLI(t)
 	t.Setenv("BERTH_CONF_PREFIX", "cfg")
 	own, _ := filepath.Glob("testdata/conformance/*.yml")
 	corpus, _ := filepath.Glob("testdata/conformance/corpus/*.yml")

@@ -123,9 +123,7 @@ func measure(f func()) (time.Duration, uint64) {
 //
 // Run it with: go test ./stack -run '^$' -bench LoadVsCLI -benchtime 5x
 func BenchmarkLoadVsCLI(b *testing.B) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		b.Skip("no docker CLI")
-	}
+	testenv.DockerCLI(b)
 	berthBin := filepath.Join(b.TempDir(), "berth")
 	if out, err := exec.Command("go", "build", "-o", berthBin, "../cmd/berth").CombinedOutput(); err != nil {
 		b.Fatalf("build berth: %v\n%s", err, out)

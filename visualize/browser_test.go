@@ -2,6 +2,7 @@ package visualize_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 	"github.com/berthdev/berth/swarm"
 )
 
-// chromium is Debian's package's binary; hack/engine.sh installs it.
+// chromium is Debian's package's binary; make browser (hack/browser.sh) installs it.
 const chromium = "/usr/bin/chromium"
 
 // browser starts a headless Chromium with a fresh profile that resolves no host name, so it
@@ -25,10 +26,7 @@ const chromium = "/usr/bin/chromium"
 func browser(t *testing.T, ctx context.Context) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
-		if testenv.Required() {
-			t.Fatalf("no %s (hack/engine.sh installs Debian's chromium): %v", chromium, err)
-		}
-		t.Skipf("no %s: %v", chromium, err)
+		testenv.Missing(t, chromium, fmt.Sprintf("%v (make browser installs Debian's chromium)", err))
 	}
 	actx, cancel := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,

@@ -30,10 +30,7 @@ func smallDisk(t *testing.T, size int) string {
 	dir := filepath.Join(t.TempDir(), "disk")
 	os.Mkdir(dir, 0o755)
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
-		if testenv.Required() {
-			t.Fatalf("mount a small tmpfs (the test needs root): %v %s", err, out)
-		}
-		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+		testenv.Missing(t, "root to mount a small tmpfs", fmt.Sprintf("%v %s", err, out))
 	}
 	t.Cleanup(func() { exec.Command("umount", dir).Run() })
 	return dir
@@ -150,7 +147,7 @@ func countingClient(t *testing.T) (*client.Client, *cancellingTransport) {
 	host := cmp(os.Getenv("DOCKER_HOST"), "unix:///var/run/docker.sock")
 	sock, ok := strings.CutPrefix(host, "unix://")
 	if !ok {
-		t.Skipf("DOCKER_HOST %s is not a unix socket", host)
+		testenv.Missing(t, "an engine on a unix socket", "DOCKER_HOST is "+host)
 	}
 	ct := &cancellingTransport{base: &http.Transport{DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {

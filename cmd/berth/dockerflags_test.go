@@ -152,12 +152,7 @@ func leaves(c *cobra.Command) []*cobra.Command {
 // CLI: names and shorthands must be the same, except for the differences listed (and only
 // those: a listed difference that is gone must leave the lists).
 func TestFlagsMatchDocker(t *testing.T) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		if testenv.Required() {
-			t.Fatal("no docker CLI to compare with")
-		}
-		t.Skip("no docker CLI to compare with")
-	}
+	testenv.DockerCLI(t)
 	shared := 0
 	for _, c := range leaves(newRoot()) {
 		path := strings.TrimPrefix(c.CommandPath(), "berth ")

@@ -47,10 +47,18 @@ func Engine(t testing.TB) *client.Client {
 
 func unavailable(t testing.TB, why string) {
 	t.Helper()
+	Missing(t, "an engine", why)
+}
+
+// Missing is the one way a test stops for lack of something the machine should have (an
+// engine, the docker CLI, Chromium, root for a mount, a unix socket): it fails under
+// BERTH_REQUIRE_ENGINE=1, as in CI, and skips otherwise.
+func Missing(t testing.TB, what, why string) {
+	t.Helper()
 	if Required() {
-		t.Fatalf("integration test needs an engine (BERTH_REQUIRE_ENGINE=1): %s", why)
+		t.Fatalf("integration test needs %s (BERTH_REQUIRE_ENGINE=1): %s", what, why)
 	}
-	t.Skipf("no engine (set BERTH_REQUIRE_ENGINE=1 to fail instead): %s", why)
+	t.Skipf("no %s (set BERTH_REQUIRE_ENGINE=1 to fail instead): %s", what, why)
 }
 
 // Image returns the reference of fixture k to use on this engine: the local fixture when
