@@ -128,7 +128,7 @@ func newServiceCreate() *cobra.Command {
 }
 
 // waitService follows a service until it converges, showing its progress on stderr.
-func waitService(ctx context.Context, cli swarm.WatchClient, id string, quiet bool, mode string) error {
+func waitService(ctx context.Context, cli swarm.ServiceClient, id string, quiet bool, mode string) error {
 	view, err := newProgress(os.Stderr, mode)
 	if err != nil {
 		return err
@@ -137,7 +137,7 @@ func waitService(ctx context.Context, cli swarm.WatchClient, id string, quiet bo
 }
 
 // watchServices shows one line per service, redrawn on a terminal, until all converge.
-func watchServices(ctx context.Context, cli swarm.WatchClient, ids []string, opts swarm.WatchOptions, quiet bool, view *progressView) error {
+func watchServices(ctx context.Context, cli swarm.ServiceClient, ids []string, opts swarm.WatchOptions, quiet bool, view *progressView) error {
 	for p, err := range swarm.Watch(ctx, cli, ids, opts) {
 		if err != nil {
 			return err
