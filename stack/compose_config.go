@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -42,13 +41,14 @@ func MergedCompose(ctx context.Context, files ...string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	dict, _, _, err := readModel(ctx, opts, false)
+	md, err := readModel(ctx, opts, false)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
 		return nil, fmt.Errorf("stack config %v: %w", files, err)
 	case err != nil:
 		return nil, fmt.Errorf("stack config %v: %w: %w", files, berth.ErrInvalid, err)
 	}
+	dict := md.dict
 	fixes := fixModelDeps("stack", dict, false)
 	if err := errors.Join(asErrors(fixes.problems)...); err != nil {
 		return nil, err
@@ -78,7 +78,7 @@ func MergedCompose(ctx context.Context, files ...string) ([]byte, error) {
 	stringMaps(dict)
 	redactSecrets(dict)
 	delete(dict, "name")
-	return renderModel(dict, fileVersion(files))
+	return renderModel(dict, fileVersion(md.files))
 }
 
 func asErrors(problems []*berth.ValidationError) []error {
@@ -294,11 +294,11 @@ func cliPorts(v any) any {
 
 // fileVersion is the version the first file declares, which the CLI prints, else the
 // newest Compose file format version it knows.
-func fileVersion(files []string) string {
+func fileVersion(files parsedFiles) string {
 	var doc struct {
 		Version string `yaml:"version"`
 	}
-	if data, err := os.ReadFile(files[0]); err == nil && yaml.Unmarshal(data, &doc) == nil && doc.Version != "" && doc.Version != "3" {
+	if len(files.docs) > 0 && len(files.docs[0]) > 0 && files.docs[0][0].Decode(&doc) == nil && doc.Version != "" && doc.Version != "3" {
 		return doc.Version // "3" is the newest 3.x
 	}
 	return "3.13"
@@ -354,39 +354,34 @@ func redactSecrets(dict map[string]any) {
 }
 
 // renderModel prints the model as `docker stack config` does: version "3.13" first, then the
-// top-level sections in the CLI's order, keys sorted within.
+// top-level sections in the CLI's order, keys sorted within. Each section is encoded on its own
+// (as a mapping of one key), straight from the model: a yaml.Node of the whole would encode
+// the model, parse it back and encode it again.
 func renderModel(dict map[string]any, version string) ([]byte, error) {
-	doc := &yaml.Node{Kind: yaml.MappingNode}
-	add := func(k string, v any) error {
-		var n yaml.Node
-		if err := n.Encode(v); err != nil {
+	var b bytes.Buffer
+	section := func(v any) error {
+		enc := yaml.NewEncoder(&b)
+		enc.SetIndent(2)
+		if err := enc.Encode(v); err != nil {
 			return err
 		}
-		doc.Content = append(doc.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &n)
-		return nil
+		return enc.Close()
 	}
-	add("version", version)
-	doc.Content[1].Style = yaml.DoubleQuotedStyle
-	order := []string{"services", "networks", "volumes", "secrets", "configs"}
-	for _, k := range order {
-		if v, ok := dict[k]; ok {
-			if err := add(k, v); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(dict)) {
-		if !slices.Contains(order, k) {
-			if err := add(k, dict[k]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
+	versionNode := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Value: "version"},
+		{Kind: yaml.ScalarNode, Value: version, Style: yaml.DoubleQuotedStyle},
+	}}
+	if err := section(versionNode); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), enc.Close()
+	order := []string{"services", "networks", "volumes", "secrets", "configs"}
+	rest := slices.DeleteFunc(slices.Sorted(maps.Keys(dict)), func(k string) bool { return slices.Contains(order, k) })
+	for _, k := range append(order, rest...) {
+		if v, ok := dict[k]; ok {
+			if err := section(map[string]any{k: v}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b.Bytes(), nil
 }

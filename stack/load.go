@@ -63,14 +63,13 @@ func loadProject(ctx context.Context, stackName string, opts *cli.ProjectOptions
 			p, err = nil, fmt.Errorf("compose-go failed on this input: %v", r)
 		}
 	}()
-	dict, details, options, err := readModel(ctx, opts, true)
+	m, err := readModel(ctx, opts, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	fixes = fixModel(stackName, dict)
-	fixes.problems = append(fixes.problems, duplicateTargets(stackName, opts.ConfigPaths)...)
-	lopts := loader.ToOptions(details, options)
-	p, err = loader.ModelToProject(dict, lopts, *details)
+	fixes = fixModel(stackName, m.dict)
+	fixes.problems = append(fixes.problems, duplicateTargets(stackName, m.files)...)
+	p, err = loader.ModelToProject(m.dict, loader.ToOptions(m.details, m.options), *m.details)
 	return p, fixes, err
 }
 
@@ -84,27 +83,43 @@ func projectOptions(name string, files []string) (*cli.ProjectOptions, error) {
 	)
 }
 
-// readModel returns the merged, interpolated model of the files (compose-go's YAML tree),
-// normalised (default network, names) or not, and the loader options it used.
-func readModel(ctx context.Context, opts *cli.ProjectOptions, normalize bool) (map[string]any, *types.ConfigDetails, []func(*loader.Options), error) {
+// model is the merged, interpolated model of Compose files (compose-go's YAML tree), with
+// what it was read from and the loader options it was read with.
+type model struct {
+	dict    map[string]any
+	details *types.ConfigDetails
+	options []func(*loader.Options)
+	files   parsedFiles
+}
+
+// readModel reads the model of the files, normalised (default network, names) or not.
+func readModel(ctx context.Context, opts *cli.ProjectOptions, normalize bool) (*model, error) {
 	wd, err := opts.GetWorkingDir()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	details, err := opts.ReadConfigFiles(ctx, wd, opts)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	details.Environment = opts.Environment
-	options := []func(*loader.Options){func(o *loader.Options) {
+	m := &model{details: details, files: parseFiles(details.ConfigFiles)}
+	fast := m.files.seeAll() // load_casts.go, load_passes.go: the same model, faster
+	m.options = []func(*loader.Options){func(o *loader.Options) {
 		o.SetProjectName(opts.Name, true)
 		o.ResolvePaths = true
 		o.Profiles = []string{"*"} // docker stack deploy ignores profiles: deploy every service
 		o.SkipResolveEnvironment = true
 		o.SkipNormalization = !normalize
-	}, withNeededCasts(details.ConfigFiles)} // load_casts.go: the same model, faster
-	dict, err := loader.LoadModelWithContext(ctx, *details, options...)
-	return dict, details, options, err
+		if fast {
+			withOwnPasses(o)
+		}
+	}, withNeededCasts(m.files)}
+	m.dict, err = loader.LoadModelWithContext(ctx, *details, m.options...)
+	if err == nil && fast {
+		m.dict, err = finishModel(m.dict, details, m.options, opts.Name, normalize)
+	}
+	return m, err
 }
 
 // FromProject converts a compose-go project into a stack called name.

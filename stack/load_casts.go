@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	interp "github.com/compose-spec/compose-go/v2/interpolation"
@@ -21,26 +23,69 @@ import (
 // along a tree of the patterns and hands compose-go only the others (usually none).
 
 // withNeededCasts is a loader option that keeps, of compose-go's interpolation casts, those
-// whose pattern matches a string in files (their content as read for the loader). It keeps
-// them all when it cannot see everything interpolated: a file it cannot parse (compose-go
-// then reports it), an include or an extends of another file.
-func withNeededCasts(files []types.ConfigFile) func(*loader.Options) {
-	var docs []*yaml.Node
-	for _, f := range files {
-		d, err := yamlDocs(f.Content)
-		if err != nil || f.Content == nil {
-			return func(*loader.Options) {} // compose-go parses the files itself and says what is wrong
-		}
-		docs = append(docs, d...)
+// whose pattern matches a string in the files. It keeps them all when berth cannot see
+// everything interpolated (see parsedFiles.seeAll).
+func withNeededCasts(files parsedFiles) func(*loader.Options) {
+	if !files.seeAll() {
+		return func(*loader.Options) {}
 	}
 	return func(o *loader.Options) {
 		if o.Interpolate == nil || o.Interpolate.TypeCastMapping == nil {
 			return
 		}
-		if needed, ok := neededCasts(o.Interpolate.TypeCastMapping, docs); ok {
-			o.Interpolate.TypeCastMapping = needed
+		o.Interpolate.TypeCastMapping = neededCasts(o.Interpolate.TypeCastMapping, files.all())
+	}
+}
+
+// parsedFiles is the Compose files as yaml.v3 reads them, parsed once for all of berth's own
+// walks of them (the casts, the fast passes, the duplicate targets).
+type parsedFiles struct {
+	names []string
+	docs  [][]*yaml.Node // the documents of each file, nil for a file that does not parse
+	// complete: every file parsed. When one does not, compose-go parses it itself and says
+	// what is wrong.
+	complete bool
+}
+
+func parseFiles(files []types.ConfigFile) parsedFiles {
+	p := parsedFiles{complete: true}
+	for _, f := range files {
+		d, err := yamlDocs(f.Content)
+		if err != nil || f.Content == nil {
+			p.complete, d = false, nil
+		}
+		p.names = append(p.names, f.Filename)
+		p.docs = append(p.docs, d)
+	}
+	return p
+}
+
+// all is the top-level nodes of every document of every file.
+func (p parsedFiles) all() []*yaml.Node {
+	var out []*yaml.Node
+	for _, docs := range p.docs {
+		for _, d := range docs {
+			if d.Kind == yaml.DocumentNode && len(d.Content) == 1 {
+				d = d.Content[0]
+			}
+			out = append(out, d)
 		}
 	}
+	return out
+}
+
+// seeAll reports whether these files are all compose-go reads: they parse, and none includes
+// a file or extends a service of another file (compose-go then reads those files too).
+func (p parsedFiles) seeAll() bool {
+	if !p.complete {
+		return false
+	}
+	for _, top := range p.all() {
+		if reachesOtherFiles(top) {
+			return false
+		}
+	}
+	return true
 }
 
 func yamlDocs(data []byte) ([]*yaml.Node, error) {
@@ -59,60 +104,59 @@ func yamlDocs(data []byte) ([]*yaml.Node, error) {
 	}
 }
 
-// castTrie is the cast patterns as a tree of their parts; "*" matches any key, "[]" any item.
-type castTrie struct {
-	next    map[string]*castTrie
+// pathTrie is compose-go path patterns as a tree of their parts; "*" matches any key, "[]"
+// any item. Walking a model along it visits only the nodes some pattern can match.
+type pathTrie struct {
+	next    map[string]*pathTrie
 	pattern []tree.Path // the patterns that end here
 }
 
-func (t *castTrie) add(p tree.Path) {
+func newPathTrie[P ~string](patterns []P) *pathTrie {
+	root := &pathTrie{}
+	for _, p := range patterns {
+		root.add(tree.Path(p))
+	}
+	return root
+}
+
+func (t *pathTrie) add(p tree.Path) {
 	for _, part := range p.Parts() {
 		if t.next == nil {
-			t.next = map[string]*castTrie{}
+			t.next = map[string]*pathTrie{}
 		}
 		if t.next[part] == nil {
-			t.next[part] = &castTrie{}
+			t.next[part] = &pathTrie{}
 		}
 		t = t.next[part]
 	}
 	t.pattern = append(t.pattern, p)
 }
 
-// neededCasts returns the casts whose pattern matches a string in docs; false when docs hold
-// something compose-go interpolates that the walk cannot see (an include, an extends of a file).
-func neededCasts(all map[tree.Path]interp.Cast, docs []*yaml.Node) (map[tree.Path]interp.Cast, bool) {
-	root := &castTrie{}
-	for p := range all {
-		root.add(p)
-	}
+// neededCasts returns the casts whose pattern matches a string in the top-level nodes tops.
+func neededCasts(all map[tree.Path]interp.Cast, tops []*yaml.Node) map[tree.Path]interp.Cast {
+	root := newPathTrie(slices.Collect(maps.Keys(all)))
 	w := castWalk{found: map[tree.Path]bool{}}
-	for _, d := range docs {
-		if d.Kind == yaml.DocumentNode && len(d.Content) == 1 {
-			d = d.Content[0]
-		}
-		if reachesOtherFiles(d) {
-			return all, false
-		}
-		w.walkTop(d, root)
+	for _, top := range tops {
+		w.walkTop(top, root)
 	}
 	needed := map[tree.Path]interp.Cast{}
 	for p := range w.found {
 		needed[p] = all[p]
 	}
-	return needed, true
+	return needed
 }
 
 type castWalk struct{ found map[tree.Path]bool }
 
 // walkTop walks a file's top level, whose keys compose-go does not escape: a dot in one
 // separates parts of the path.
-func (w castWalk) walkTop(top *yaml.Node, root *castTrie) {
+func (w castWalk) walkTop(top *yaml.Node, root *pathTrie) {
 	if top.Kind != yaml.MappingNode {
-		w.walk(top, []*castTrie{root}, 0)
+		w.walk(top, []*pathTrie{root}, 0)
 		return
 	}
 	for i := 0; i+1 < len(top.Content); i += 2 {
-		at := []*castTrie{root}
+		at := []*pathTrie{root}
 		for _, part := range strings.Split(top.Content[i].Value, ".") {
 			at = step(at, part)
 		}
@@ -123,7 +167,7 @@ func (w castWalk) walkTop(top *yaml.Node, root *castTrie) {
 // maxAliasDepth bounds alias following, against alias cycles in hostile files.
 const maxAliasDepth = 64
 
-func (w castWalk) walk(n *yaml.Node, at []*castTrie, depth int) {
+func (w castWalk) walk(n *yaml.Node, at []*pathTrie, depth int) {
 	if len(at) == 0 || n == nil || depth > maxAliasDepth {
 		return
 	}
@@ -158,7 +202,7 @@ func (w castWalk) walk(n *yaml.Node, at []*castTrie, depth int) {
 }
 
 // walkMerge walks the mappings a merge key brings in, as if they were written in place.
-func (w castWalk) walkMerge(v *yaml.Node, at []*castTrie, depth int) {
+func (w castWalk) walkMerge(v *yaml.Node, at []*pathTrie, depth int) {
 	if depth > maxAliasDepth {
 		return
 	}
@@ -175,8 +219,8 @@ func (w castWalk) walkMerge(v *yaml.Node, at []*castTrie, depth int) {
 }
 
 // step follows key (a map key or "[]") from each trie node: to its own part and to "*".
-func step(at []*castTrie, key string) []*castTrie {
-	var out []*castTrie
+func step(at []*pathTrie, key string) []*pathTrie {
+	var out []*pathTrie
 	for _, t := range at {
 		if c := t.next[key]; c != nil {
 			out = append(out, c)

@@ -9,12 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
 )
 
-// modelWith reads the files' model as readModel does (interpolated, normalised), with all of
-// compose-go's casts or only the needed ones, and returns it as JSON or the error's text.
-func modelWith(t *testing.T, files []string, onlyNeeded bool) (out string) {
+// modelWith reads the files' model (interpolated, normalised) as readModel does, or as
+// compose-go alone does it (all its casts, its own passes), and returns it as JSON or the
+// error's text.
+func modelWith(t *testing.T, files []string, fast bool) (out string) {
 	t.Helper()
 	defer func() {
 		if r := recover(); r != nil {
@@ -22,28 +24,20 @@ func modelWith(t *testing.T, files []string, onlyNeeded bool) (out string) {
 		}
 	}()
 	ctx := context.Background()
-	opts, err := projectOptions("casts", files)
+	opts, err := projectOptions("fast", files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wd, err := opts.GetWorkingDir()
-	if err != nil {
-		t.Fatal(err)
+	var dict map[string]any
+	if fast {
+		var m *model
+		m, err = readModel(ctx, opts, true)
+		if m != nil {
+			dict = m.dict
+		}
+	} else {
+		dict, err = composeGoModel(ctx, opts)
 	}
-	details, err := opts.ReadConfigFiles(ctx, wd, opts)
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	details.Environment = opts.Environment
-	options := []func(*loader.Options){func(o *loader.Options) {
-		o.SetProjectName(opts.Name, true)
-		o.ResolvePaths = true
-		o.Profiles = []string{"*"}
-	}}
-	if onlyNeeded {
-		options = append(options, withNeededCasts(details.ConfigFiles))
-	}
-	dict, err := loader.LoadModelWithContext(ctx, *details, options...)
 	if err != nil {
 		return "error: " + err.Error()
 	}
@@ -54,8 +48,26 @@ func modelWith(t *testing.T, files []string, onlyNeeded bool) (out string) {
 	return string(b)
 }
 
-// sameWithNeededCasts checks that dropping the casts no string needs changes nothing.
-func sameWithNeededCasts(t *testing.T, files ...string) {
+func composeGoModel(ctx context.Context, opts *cli.ProjectOptions) (map[string]any, error) {
+	wd, err := opts.GetWorkingDir()
+	if err != nil {
+		return nil, err
+	}
+	details, err := opts.ReadConfigFiles(ctx, wd, opts)
+	if err != nil {
+		return nil, err
+	}
+	details.Environment = opts.Environment
+	return loader.LoadModelWithContext(ctx, *details, func(o *loader.Options) {
+		o.SetProjectName(opts.Name, true)
+		o.ResolvePaths = true
+		o.Profiles = []string{"*"}
+	})
+}
+
+// sameFast checks that berth's fast load (only the needed casts, its own run of the default
+// values and relative paths passes) gives compose-go's model or error.
+func sameFast(t *testing.T, files ...string) {
 	t.Helper()
 	full, fast := modelWith(t, files, false), modelWith(t, files, true)
 	if strings.HasPrefix(full, "error:") && strings.HasPrefix(fast, "error:") {
@@ -64,7 +76,7 @@ func sameWithNeededCasts(t *testing.T, files ...string) {
 		return
 	}
 	if full != fast {
-		t.Fatalf("%v: models differ with only the needed casts\nall casts:\n%s\nneeded casts:\n%s", files, full, fast)
+		t.Fatalf("%v: models differ\ncompose-go:\n%s\nberth:\n%s", files, full, fast)
 	}
 }
 
@@ -107,7 +119,38 @@ volumes:
   v: {external: "false"}
 `
 
-func TestNeededCastsChangeNothing(t *testing.T) {
+// Every place compose-go sets a default value or resolves a relative path.
+const pathsFile = `services:
+  web:
+    image: x:1
+    build: {}
+    env_file: [./web.env, {path: ./more.env, required: false}]
+    label_file: ./labels
+    volumes:
+      - ./data:/data
+      - {type: bind, source: ../up, target: /up}
+      - {type: volume, source: v, target: /v}
+      - ~/home:/home
+    secrets: [s, {source: s, target: /x}]
+    configs: [{source: c}]
+    ports: ["8080:80", {target: 81}]
+    gpus: [{driver: nvidia}]
+    develop: {watch: [{path: ./src, action: sync, target: /src}]}
+    deploy:
+      resources: {reservations: {devices: [{capabilities: [gpu]}]}}
+  built:
+    build: {context: ./ctx, additional_contexts: {a: ./a}, ssh: [default=./key]}
+x-top.volumes: {}
+volumes:
+  v: {}
+  local: {driver: local, driver_opts: {type: none, o: bind, device: ./dev}}
+secrets:
+  s: {file: ./s.txt}
+configs:
+  c: {file: ./c.txt}
+`
+
+func TestFastLoadChangesNothing(t *testing.T) {
 	t.Setenv("RO", "false")
 	dir := t.TempDir()
 	write := func(name, body string) string {
@@ -126,20 +169,28 @@ func TestNeededCastsChangeNothing(t *testing.T) {
 	if got := modelWith(t, []string{good}, true); got[:6] == "error:" {
 		t.Fatalf("the file of casts does not load: %s", got)
 	}
-	sameWithNeededCasts(t, casts)
-	sameWithNeededCasts(t, good)
-	sameWithNeededCasts(t, good, override)
-	conformance, _ := filepath.Glob("testdata/conformance/*.yml")
-	for _, f := range conformance {
-		sameWithNeededCasts(t, f)
+	sameFast(t, casts)
+	sameFast(t, good)
+	sameFast(t, good, override)
+	for _, glob := range []string{"testdata/conformance/*.yml", "testdata/conformance/corpus/*.yml", "testdata/golden/*.yml", "testdata/update/*.yml"} {
+		files, _ := filepath.Glob(glob)
+		for _, f := range files {
+			sameFast(t, f)
+		}
 	}
-	sameWithNeededCasts(t, "testdata/merge/base.yml", "testdata/merge/override.yml")
-	sameWithNeededCasts(t, filepath.Join(dir, "missing.yml"))
+	paths := write("paths.yml", pathsFile)
+	if got := modelWith(t, []string{paths}, true); !strings.Contains(got, `"source":"`+filepath.Join(dir, "data")+`"`) {
+		t.Fatalf("the file of paths does not load with its paths resolved: %s", got)
+	}
+	sameFast(t, paths)
+	sameFast(t, paths, override)
+	sameFast(t, "testdata/merge/base.yml", "testdata/merge/override.yml")
+	sameFast(t, filepath.Join(dir, "missing.yml"))
 }
 
-// FuzzNeededCasts: for any file, loading with only the casts it needs gives what loading with
-// all of them gives, the same project or the same error.
-func FuzzNeededCasts(f *testing.F) {
+// FuzzFastLoad: for any file, berth's fast load gives what compose-go alone gives, the same
+// model or an error.
+func FuzzFastLoad(f *testing.F) {
 	f.Add([]byte(castsFile))
 	f.Add([]byte("services:\n  a:\n    image: x\n    deploy: {replicas: \"3\"}\n"))
 	f.Add([]byte("networks.n:\n  external: \"true\"\nservices: {a: {image: x, networks: [n]}}\n"))
@@ -148,6 +199,6 @@ func FuzzNeededCasts(f *testing.F) {
 		if err := os.WriteFile(file, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		sameWithNeededCasts(t, file)
+		sameFast(t, file)
 	})
 }

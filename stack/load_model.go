@@ -18,7 +18,6 @@ import (
 	"github.com/berthdev/berth/internal/shellwords"
 	"github.com/compose-spec/compose-go/v2/format"
 	"github.com/compose-spec/compose-go/v2/types"
-	"gopkg.in/yaml.v3"
 )
 
 // modelFixes is what Load takes from the merged Compose model (the YAML tree) before
@@ -190,29 +189,27 @@ func parseEnvFile(data []byte, lookup func(string) (string, bool)) (map[string]*
 // would deploy without the others; the Docker CLI sends them all and swarm refuses the
 // service ("duplicate mount point", "conflicting target"). Targets are read before
 // interpolation.
-func duplicateTargets(stackName string, files []string) []*berth.ValidationError {
+func duplicateTargets(stackName string, files parsedFiles) []*berth.ValidationError {
 	var out []*berth.ValidationError
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			continue // the loader reports it
-		}
-		var doc struct {
-			Services map[string]map[string]any `yaml:"services"`
-		}
-		if yaml.Unmarshal(data, &doc) != nil {
-			continue
-		}
-		for _, name := range slices.Sorted(maps.Keys(doc.Services)) {
-			for _, kind := range []string{"volumes", "secrets", "configs"} {
-				list, _ := doc.Services[name][kind].([]any)
-				seen := map[string]bool{}
-				for i, e := range list {
-					t := entryTarget(kind, e)
-					if t != "" && seen[t] {
-						out = append(out, berth.Invalid(fmt.Sprintf("stack/%s/services/%s/%s[%d]/target", stackName, name, kind, i), "target %q is used twice in %s: swarm refuses the service", t, file))
+	for i, docs := range files.docs {
+		for _, d := range docs {
+			var doc struct {
+				Services map[string]map[string]any `yaml:"services"`
+			}
+			if d.Decode(&doc) != nil {
+				continue // the loader reports it
+			}
+			for _, name := range slices.Sorted(maps.Keys(doc.Services)) {
+				for _, kind := range []string{"volumes", "secrets", "configs"} {
+					list, _ := doc.Services[name][kind].([]any)
+					seen := map[string]bool{}
+					for j, e := range list {
+						t := entryTarget(kind, e)
+						if t != "" && seen[t] {
+							out = append(out, berth.Invalid(fmt.Sprintf("stack/%s/services/%s/%s[%d]/target", stackName, name, kind, j), "target %q is used twice in %s: swarm refuses the service", t, files.names[i]))
+						}
+						seen[t] = true
 					}
-					seen[t] = true
 				}
 			}
 		}
