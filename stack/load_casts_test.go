@@ -153,6 +153,9 @@ configs:
 func TestFastLoadChangesNothing(t *testing.T) {
 	t.Setenv("RO", "false")
 	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	write := func(name, body string) string {
 		f := filepath.Join(dir, name)
 		if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
@@ -184,6 +187,16 @@ func TestFastLoadChangesNothing(t *testing.T) {
 	}
 	sameFast(t, paths)
 	sameFast(t, paths, override)
+	// Files that reach other files keep compose-go's own passes, which run per file.
+	write("sub/base.yml", "services:\n  base:\n    image: x:1\n    build: {}\n    volumes: [./data:/data]\n")
+	include := write("include.yml", "include: [sub/base.yml]\nservices:\n  web: {image: x:1, volumes: [./web:/web]}\n")
+	extends := write("extends.yml", "services:\n  web:\n    extends: {file: sub/base.yml, service: base}\n    env_file: [./web.env]\n")
+	for _, f := range []string{include, extends} {
+		if got := modelWith(t, []string{f}, true); !strings.Contains(got, filepath.Join(dir, "sub", "data")) {
+			t.Fatalf("%s does not load with the paths of sub/base.yml resolved there: %s", f, got)
+		}
+		sameFast(t, f)
+	}
 	sameFast(t, "testdata/merge/base.yml", "testdata/merge/override.yml")
 	sameFast(t, filepath.Join(dir, "missing.yml"))
 }
