@@ -30,8 +30,9 @@ import (
 // with the Docker CLI's parser: values as written, quotes included, where `docker compose`
 // strips them), extends, relative paths resolved against the first file's directory. Where
 // compose-go and the Docker CLI read a file differently, Load reads it as the CLI does (see
-// the package doc). Fields that `docker
-// stack deploy` ignores become warnings. A file that does not parse is an error; values that
+// the package doc). A file named "-" is read from standard input, its relative paths
+// resolved against the working directory. Fields that `docker stack deploy` ignores become
+// warnings. A file that does not parse is an error; values that
 // parse but are invalid are recorded and reported by Compile, all at once. A missing file is
 // an fs.ErrNotExist error; a file that breaks the Compose specification matches
 // berth.ErrInvalid.

@@ -88,7 +88,7 @@ func newStackConfig() *cobra.Command {
 		}
 		return usageFail(cmd, 125, fmt.Sprintf("--format %q: want compose or json", format))
 	})
-	cmd.Flags().StringSliceVarP(&files, "compose-file", "c", nil, `Path to a Compose file`)
+	cmd.Flags().StringSliceVarP(&files, "compose-file", "c", nil, `Path to a Compose file, or "-" to read from stdin`)
 	cmd.Flags().StringVar(&format, "format", "compose", `"compose": the merged, interpolated Compose file (as docker stack config); "json": the Engine specs`)
 	return cmd
 }
@@ -104,7 +104,7 @@ type deployFlags struct {
 
 func (d *deployFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringSliceVarP(&d.files, "compose-file", "c", nil, `Path to a Compose file (repeatable or comma-separated; later files override earlier ones)`)
+	f.StringSliceVarP(&d.files, "compose-file", "c", nil, `Path to a Compose file, or "-" to read from stdin (repeatable or comma-separated; later files override earlier ones)`)
 	f.BoolVar(&d.prune, "prune", false, "Prune services, networks, secrets and configs that are no longer referenced")
 	f.StringVar((*string)(&d.resolve), "resolve-image", string(stack.ResolveAlways), `Query the registry to resolve image digest and supported platforms ("always", "changed", "never")`)
 	f.BoolVar(&d.registryAuth, "with-registry-auth", false, "Send registry authentication details to Swarm agents")

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,50 @@ func TestStackConfigCLI(t *testing.T) {
 	}
 	if code := run(t.Context(), []string{"stack", "config", "-c", file, "a", "b"}); code != 1 {
 		t.Errorf("two STACK names: exit code %d, want 1 (as docker)", code)
+	}
+}
+
+// "-c -" reads the Compose file from standard input, as docker stack config and deploy do:
+// relative paths are then resolved against the working directory.
+func TestStackComposeFromStdin(t *testing.T) {
+	body := "services:\n  web:\n    image: 127.0.0.1:1/berth-cli/stdin:1\n    secrets: [s]\nsecrets:\n  s: {file: ./s.txt}\n"
+	file := writeCompose(t, body)
+	t.Chdir(filepath.Dir(file))
+	fromStdin := func(args ...string) (int, string) {
+		t.Helper()
+		in, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer in.Close()
+		old := os.Stdin
+		os.Stdin = in
+		defer func() { os.Stdin = old }()
+		return capture(t, t.Context(), args...)
+	}
+	code, want := capture(t, t.Context(), "stack", "config", "-c", file)
+	if code != 0 || !strings.Contains(want, filepath.Join(filepath.Dir(file), "s.txt")) {
+		t.Fatalf("stack config -c FILE: exit code %d\n%s", code, want)
+	}
+	if code, got := fromStdin("stack", "config", "-c", "-"); code != 0 || got != want {
+		t.Fatalf("stack config -c -: exit code %d\n%s\nwant the output of -c FILE:\n%s", code, got, want)
+	}
+
+	cli := testenv.Swarm(t)
+	name := testenv.Name(t, "stdin")
+	t.Cleanup(func() { stack.Remove(context.Background(), cli, name, stack.RemoveOptions{Wait: true}) })
+	if err := os.WriteFile("s.txt", []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := fromStdin("stack", "deploy", "--resolve-image", "never", "-d", "-c", "-", name); code != 0 {
+		t.Fatalf("stack deploy -c -: exit code %d\n%s", code, out)
+	}
+	svc, err := cli.ServiceInspect(t.Context(), name+"_web", client.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatalf("stack deploy -c - did not create the service: %v", err)
+	}
+	if got := svc.Service.Spec.TaskTemplate.ContainerSpec.Image; got != "127.0.0.1:1/berth-cli/stdin:1" {
+		t.Errorf("image %q", got)
 	}
 }
 
