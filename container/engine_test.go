@@ -62,6 +62,40 @@ func TestRunWaitExitAndLogs(t *testing.T) {
 	}
 }
 
+// Output gets the lines as the container writes them, not once it exited: the first line
+// comes while the container still runs (it sleeps 2 s before the second).
+func TestRunOutputStreams(t *testing.T) {
+	cli := testenv.Engine(t)
+	ctx := testenv.Context(t, time.Minute)
+	c := busybox(t, cli, "sh", "-c", "echo first; sleep 2; echo second >&2")
+	var got []string
+	var firstAt time.Time
+	opts := container.RunOptions{Wait: container.WaitExit, Output: func(l container.Line) {
+		if firstAt.IsZero() {
+			firstAt = time.Now()
+		}
+		got = append(got, string(l.Stream)+":"+l.Text)
+	}}
+	res, err := container.Run(ctx, cli, c, opts)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("run: %v, %+v", err, res)
+	}
+	if want := []string{"stdout:first", "stderr:second"}; !slices.Equal(got, want) {
+		t.Fatalf("output %q, want %q", got, want)
+	}
+	info, err := container.Inspect(ctx, cli, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finished, err := time.Parse(time.RFC3339Nano, info.State.FinishedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if early := finished.Sub(firstAt); early < time.Second {
+		t.Errorf("the first line came %s before the container finished, want at least 1s (it sleeps 2s after it)", early)
+	}
+}
+
 func TestRunWaitHealthy(t *testing.T) {
 	cli := testenv.Engine(t)
 	ctx := testenv.Context(t, time.Minute)

@@ -29,6 +29,10 @@ const (
 // RunOptions tune Run.
 type RunOptions struct {
 	Wait WaitFor
+	// Output, with WaitExit, receives the lines the container writes as it writes them, as
+	// `docker run` in the foreground prints them (read from its logs: nothing comes from a
+	// container whose logging driver cannot be read).
+	Output func(Line)
 	// PollInterval is how often WaitHealthy looks at the container; 0 means 200ms.
 	PollInterval time.Duration
 }
@@ -118,7 +122,12 @@ func Run(ctx context.Context, cli client.ContainerAPIClient, c *Container, opts 
 	}
 	switch opts.Wait {
 	case WaitExit:
+		stop := func() {}
+		if opts.Output != nil {
+			stop = followOutput(ctx, cli, res.ID, opts.Output)
+		}
 		res.ExitCode, err = waitResult(exit)
+		stop()
 		if err != nil {
 			return res, fmt.Errorf("container: wait for %s: %w", res.Name, err)
 		}
@@ -126,6 +135,34 @@ func Run(ctx context.Context, cli client.ContainerAPIClient, c *Container, opts 
 		err = waitHealthy(ctx, cli, res.ID, opts.PollInterval)
 	}
 	return res, err
+}
+
+// outputDrain bounds how long Run, once the container exited, waits for the rest of its
+// output: the log stream of a container that restarts stays open.
+const outputDrain = 2 * time.Second
+
+// followOutput sends the container's lines to out as it writes them, from its logs, until
+// the returned stop is called and the stream ended (or outputDrain passed).
+func followOutput(ctx context.Context, cli client.ContainerAPIClient, id string, out func(Line)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for l, err := range Logs(ctx, cli, id, LogsOptions{Follow: true}) {
+			if err != nil {
+				return
+			}
+			out(l)
+		}
+	}()
+	return func() {
+		select {
+		case <-done:
+		case <-time.After(outputDrain):
+		}
+		cancel()
+		<-done
+	}
 }
 
 // waitHealthy polls the container's health until it is healthy, unhealthy or no longer running.

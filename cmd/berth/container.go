@@ -63,11 +63,13 @@ func newContainerRun() *cobra.Command {
 			}
 			return err
 		}
-		// In the foreground berth prints the container's logs once it exited, so with --rm it
-		// removes the container itself afterwards instead of letting the engine do it at exit.
+		// In the foreground berth prints the container's output as it comes, from its logs,
+		// so with --rm it removes the container itself once it exited and its output is read,
+		// instead of letting the engine remove it (and its logs) at exit.
 		remove := f.AutoRemove
 		f.AutoRemove = false
-		res, err := container.Run(cmd.Context(), cli, f.Container(args[0], args[1:]...), container.RunOptions{Wait: container.WaitExit})
+		opts := container.RunOptions{Wait: container.WaitExit, Output: func(l container.Line) { printLine(l, false) }}
+		res, err := container.Run(cmd.Context(), cli, f.Container(args[0], args[1:]...), opts)
 		warn(res.Warnings)
 		return runOutput(cmd.Context(), cli, res, err, remove)
 	})
@@ -106,8 +108,8 @@ func newContainerRun() *cobra.Command {
 	return cmd
 }
 
-// runOutput prints what a container that was waited for wrote, removes it with --rm, and
-// returns its exit code as the command's, as `docker run` does.
+// runOutput removes a container that was waited for with --rm and returns its exit code as
+// the command's, as `docker run` does.
 func runOutput(ctx context.Context, cli *client.Client, res container.RunResult, runErr error, remove bool) error {
 	if res.ID == "" {
 		return runErr
@@ -117,12 +119,6 @@ func runOutput(ctx context.Context, cli *client.Client, res container.RunResult,
 	}
 	if runErr != nil {
 		return runErr
-	}
-	for l, err := range container.Logs(ctx, cli, res.ID, container.LogsOptions{}) {
-		if err != nil {
-			return err
-		}
-		printLine(l, false)
 	}
 	if res.ExitCode != 0 {
 		return &exitError{code: res.ExitCode}
