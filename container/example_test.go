@@ -76,6 +76,24 @@ func ExampleRun() {
 	fmt.Println("exit code", res.ExitCode)
 }
 
+// `docker run busybox sh -c '...'` in the foreground: Output gets each line as the container
+// writes it, while Run waits for the exit.
+func ExampleRun_output() {
+	ctx := context.Background()
+	cli, err := berth.Connect(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := container.New("busybox").Command("sh", "-c", "echo starting; sleep 1; echo done >&2")
+	res, err := container.Run(ctx, cli, c, container.RunOptions{Wait: container.WaitExit, Output: func(l container.Line) {
+		fmt.Printf("%s: %s\n", l.Stream, l.Text)
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer container.Remove(ctx, cli, res.ID, container.RemoveOptions{Volumes: true})
+}
+
 // A database started with a health check is usable once Run returns.
 func ExampleRun_healthy() {
 	ctx := context.Background()
