@@ -241,6 +241,21 @@ func ExampleCreate() {
 
 // `docker cp mysql:/etc/mysql - | tar t` and back: CopyFrom streams a tar of the path,
 // CopyTo extracts one into a directory.
+// `docker cp mysql:/etc/mysql ./backup` and `docker cp ./my.cnf mysql:/etc/mysql/conf.d/`.
+func ExampleCopyToHost() {
+	ctx := context.Background()
+	cli, err := berth.Connect(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := container.CopyToHost(ctx, cli, "mysql", "/etc/mysql", "./backup", container.CopyOptions{}); err != nil {
+		log.Fatal(err)
+	}
+	if err := container.CopyFromHost(ctx, cli, "./my.cnf", "mysql", "/etc/mysql/conf.d/", container.CopyOptions{}); err != nil {
+		log.Fatal(err)
+	}
+}
+
 func ExampleCopyFrom() {
 	ctx := context.Background()
 	cli, err := berth.Connect(ctx)
