@@ -116,8 +116,8 @@ func measure(f func()) (time.Duration, uint64) {
 
 // BenchmarkLoadVsCLI compares, on the same file in one run, berth loading a Compose file with
 // `docker stack config -c FILE` (which loads, interpolates and prints it) at 50, 200 and 500
-// services: berth's Load in this process, and both CLIs as whole processes (`berth stack
-// config` also compiles and prints JSON). It reports the median CPU time (user + system, all
+// services: berth's Load in this process, and both CLIs as whole processes (each loads, merges,
+// interpolates and prints the Compose file). It reports the median CPU time (user + system, all
 // threads: the garbage collector's too) per load, which a machine busy with other work
 // disturbs far less than the wall time (also reported), and the ratios of CPU times.
 //
