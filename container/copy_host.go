@@ -143,11 +143,20 @@ func irregular(m os.FileMode) string {
 // linkTarget returns, when src in the container is a symbolic link, its target and the name
 // the copied entries take (the link's); else src and "".
 func linkTarget(ctx context.Context, cli client.ContainerAPIClient, ctr, src string) (string, string) {
-	st, err := cli.ContainerStatPath(ctx, ctr, client.ContainerStatPathOptions{Path: src})
-	if err != nil || st.Stat.Mode&os.ModeSymlink == 0 {
-		return src, ""
+	if target := ResolveLink(ctx, cli, ctr, src); target != src {
+		return archive.GetRebaseName(src, target)
 	}
-	return archive.GetRebaseName(src, joinLink(src, st.Stat.LinkTarget))
+	return src, ""
+}
+
+// ResolveLink returns what p in the container points to when it is a symbolic link (one
+// level, as `docker cp -L` follows it), else p.
+func ResolveLink(ctx context.Context, cli client.ContainerAPIClient, ctr, p string) string {
+	st, err := cli.ContainerStatPath(ctx, ctr, client.ContainerStatPathOptions{Path: p})
+	if err != nil || st.Stat.Mode&os.ModeSymlink == 0 {
+		return p
+	}
+	return joinLink(p, st.Stat.LinkTarget)
 }
 
 // joinLink resolves target, a symbolic link's content, against the directory of the link p.

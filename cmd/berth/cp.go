@@ -39,6 +39,9 @@ func newContainerCp() *cobra.Command {
 			case srcCtr != "" && dstCtr != "":
 				return errors.New("copying between containers is not supported")
 			case srcCtr != "" && dst == "-":
+				if o.FollowLink {
+					src = container.ResolveLink(ctx, cli, srcCtr, src)
+				}
 				content, _, err := container.CopyFrom(ctx, cli, srcCtr, src)
 				if err != nil {
 					return err

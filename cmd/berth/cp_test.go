@@ -99,6 +99,14 @@ func TestCpTarStreams(t *testing.T) {
 	if got, want := tarNames(t, strings.NewReader(out)), tarNames(t, strings.NewReader(string(want))); !slices.Equal(got, want) || len(want) != 7 {
 		t.Errorf("cp CTR:/w/src -: berth's tar %q, docker's %q", got, want)
 	}
+	code, out = capture(t, ctx, "cp", "-L", name+":/w/src/link", "-")
+	want, err = exec.CommandContext(ctx, "docker", "cp", "-L", name+":/w/src/link", "-").Output()
+	if err != nil || code != 0 {
+		t.Fatalf("cp -L to -: berth exit %d, docker %v", code, err)
+	}
+	if got, want := tarNames(t, strings.NewReader(out)), tarNames(t, strings.NewReader(string(want))); !slices.Equal(got, want) || !slices.Equal(want, []string{"file 0"}) {
+		t.Errorf("cp -L CTR:/w/src/link -: berth's tar %q, docker's %q", got, want)
+	}
 
 	host := t.TempDir()
 	sh(t, host, cpTree+" && tar cf src.tar src")
