@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strings"
 
 	interp "github.com/compose-spec/compose-go/v2/interpolation"
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -156,11 +155,7 @@ func (w castWalk) walkTop(top *yaml.Node, root *pathTrie) {
 		return
 	}
 	for i := 0; i+1 < len(top.Content); i += 2 {
-		at := []*pathTrie{root}
-		for _, part := range strings.Split(top.Content[i].Value, ".") {
-			at = step(at, part)
-		}
-		w.walk(top.Content[i+1], at, 0)
+		w.walk(top.Content[i+1], topStep([]*pathTrie{root}, top.Content[i].Value), 0)
 	}
 }
 
