@@ -96,6 +96,21 @@ func TestRunOutputStreams(t *testing.T) {
 	}
 }
 
+// Output does not depend on the logs: a container that keeps none still shows its output.
+func TestRunOutputWithoutLogs(t *testing.T) {
+	cli := testenv.Engine(t)
+	ctx := testenv.Context(t, time.Minute)
+	c := busybox(t, cli, "echo", "unlogged").Modify(func(s *container.Spec) { s.HostConfig.LogConfig.Type = "none" })
+	var got []string
+	res, err := container.Run(ctx, cli, c, container.RunOptions{Wait: container.WaitExit, Output: func(l container.Line) { got = append(got, l.Text) }})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("run: %v, %+v", err, res)
+	}
+	if !slices.Equal(got, []string{"unlogged"}) {
+		t.Errorf("output %q, want [unlogged]", got)
+	}
+}
+
 func TestRunWaitHealthy(t *testing.T) {
 	cli := testenv.Engine(t)
 	ctx := testenv.Context(t, time.Minute)

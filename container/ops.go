@@ -30,8 +30,8 @@ const (
 type RunOptions struct {
 	Wait WaitFor
 	// Output, with WaitExit, receives the lines the container writes as it writes them, as
-	// `docker run` in the foreground prints them (read from its logs: nothing comes from a
-	// container whose logging driver cannot be read).
+	// `docker run` in the foreground prints them: Run attaches to the container before it
+	// starts, so nothing is missed, whatever the logging driver.
 	Output func(Line)
 	// PollInterval is how often WaitHealthy looks at the container; 0 means 200ms.
 	PollInterval time.Duration
@@ -111,9 +111,19 @@ func Run(ctx context.Context, cli client.ContainerAPIClient, c *Container, opts 
 		// Registered before the start, so that even a container that exits at once is seen.
 		exit = cli.ContainerWait(ctx, res.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	}
+	var attached *client.HijackedResponse
+	if opts.Wait == WaitExit && opts.Output != nil {
+		a, err := cli.ContainerAttach(ctx, res.ID, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+		if err != nil {
+			return RunResult{}, removeCreated(ctx, cli, res.ID, fmt.Errorf("container: attach to %s: %w", res.ID[:12], err))
+		}
+		attached = &a.HijackedResponse
+	}
 	if _, err := cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
-		_, rmErr := cli.ContainerRemove(context.WithoutCancel(ctx), res.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		return RunResult{}, errors.Join(fmt.Errorf("container: start %s: %w", res.ID[:12], err), rmErr)
+		if attached != nil {
+			attached.Close()
+		}
+		return RunResult{}, removeCreated(ctx, cli, res.ID, fmt.Errorf("container: start %s: %w", res.ID[:12], err))
 	}
 	if res.Name == "" {
 		if info, err := Inspect(ctx, cli, res.ID); err == nil {
@@ -123,8 +133,9 @@ func Run(ctx context.Context, cli client.ContainerAPIClient, c *Container, opts 
 	switch opts.Wait {
 	case WaitExit:
 		stop := func() {}
-		if opts.Output != nil {
-			stop = followOutput(ctx, cli, res.ID, opts.Output)
+		if attached != nil {
+			spec, _ := c.Compile() // as Create compiled it: a TTY's stream is not multiplexed
+			stop = followOutput(ctx, attached, spec.Config.Tty, opts.Output)
 		}
 		res.ExitCode, err = waitResult(exit)
 		stop()
@@ -138,31 +149,37 @@ func Run(ctx context.Context, cli client.ContainerAPIClient, c *Container, opts 
 }
 
 // outputDrain bounds how long Run, once the container exited, waits for the rest of its
-// output: the log stream of a container that restarts stays open.
+// output: the stream of a container that restarts stays open.
 const outputDrain = 2 * time.Second
 
-// followOutput sends the container's lines to out as it writes them, from its logs, until
+// followOutput sends the lines of the attached container to out as it writes them, until
 // the returned stop is called and the stream ended (or outputDrain passed).
-func followOutput(ctx context.Context, cli client.ContainerAPIClient, id string, out func(Line)) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
+func followOutput(ctx context.Context, attached *client.HijackedResponse, tty bool, out func(Line)) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for l, err := range Logs(ctx, cli, id, LogsOptions{Follow: true}) {
-			if err != nil {
-				return
+		lines(ctx, attached.Reader, tty, false, func(l Line, err error) bool {
+			if err == nil {
+				out(l)
 			}
-			out(l)
-		}
+			return err == nil
+		})
 	}()
 	return func() {
 		select {
 		case <-done:
 		case <-time.After(outputDrain):
 		}
-		cancel()
+		attached.Close() // ends the read of a stream still open
 		<-done
 	}
+}
+
+// removeCreated removes a container Run created and could not start, and returns err with
+// what went wrong in the removal.
+func removeCreated(ctx context.Context, cli client.ContainerAPIClient, id string, err error) error {
+	_, rmErr := cli.ContainerRemove(context.WithoutCancel(ctx), id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	return errors.Join(err, rmErr)
 }
 
 // waitHealthy polls the container's health until it is healthy, unhealthy or no longer running.
