@@ -68,6 +68,10 @@ func Create(ctx context.Context, cli client.ContainerAPIClient, c *Container) (R
 	if err != nil {
 		return RunResult{}, err
 	}
+	return create(ctx, cli, spec)
+}
+
+func create(ctx context.Context, cli client.ContainerAPIClient, spec Spec) (RunResult, error) {
 	if err := checkAPI(cli, spec); err != nil {
 		return RunResult{}, err
 	}
@@ -102,7 +106,11 @@ func describe(s Spec) string {
 // container that started and then failed its wait is left for the caller to inspect and
 // remove (its ID is in the result).
 func Run(ctx context.Context, cli client.ContainerAPIClient, c *Container, opts RunOptions) (RunResult, error) {
-	res, err := Create(ctx, cli, c)
+	spec, err := c.Compile()
+	if err != nil {
+		return RunResult{}, err
+	}
+	res, err := create(ctx, cli, spec)
 	if err != nil {
 		return res, err
 	}
@@ -133,8 +141,7 @@ func Run(ctx context.Context, cli client.ContainerAPIClient, c *Container, opts 
 	switch opts.Wait {
 	case WaitExit:
 		stop := func() {}
-		if attached != nil {
-			spec, _ := c.Compile() // as Create compiled it: a TTY's stream is not multiplexed
+		if attached != nil { // a TTY's stream is not multiplexed
 			stop = followOutput(ctx, attached, spec.Config.Tty, opts.Output)
 		}
 		res.ExitCode, err = waitResult(exit)

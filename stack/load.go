@@ -112,10 +112,10 @@ func readModel(ctx context.Context, opts *cli.ProjectOptions, normalize bool) (*
 		o.Profiles = []string{"*"} // docker stack deploy ignores profiles: deploy every service
 		o.SkipResolveEnvironment = true
 		o.SkipNormalization = !normalize
-		if fast {
-			withOwnPasses(o)
-		}
-	}, withNeededCasts(m.files)}
+	}}
+	if fast {
+		m.options = append(m.options, withOwnPasses, withNeededCasts(m.files))
+	}
 	m.dict, err = loader.LoadModelWithContext(ctx, *details, m.options...)
 	if err == nil && fast {
 		m.dict, err = finishModel(m.dict, details, m.options, opts.Name, normalize)

@@ -22,17 +22,19 @@ import (
 // along a tree of the patterns and hands compose-go only the others (usually none).
 
 // withNeededCasts is a loader option that keeps, of compose-go's interpolation casts, those
-// whose pattern matches a string in the files. It keeps them all when berth cannot see
-// everything interpolated (see parsedFiles.seeAll).
+// whose pattern matches a string in the files. Use it only when berth sees everything
+// interpolated (parsedFiles.seeAll). The casts are found once, on the first use: the options
+// are applied again for each later step of the load.
 func withNeededCasts(files parsedFiles) func(*loader.Options) {
-	if !files.seeAll() {
-		return func(*loader.Options) {}
-	}
+	var needed map[tree.Path]interp.Cast
 	return func(o *loader.Options) {
 		if o.Interpolate == nil || o.Interpolate.TypeCastMapping == nil {
 			return
 		}
-		o.Interpolate.TypeCastMapping = neededCasts(o.Interpolate.TypeCastMapping, files.all())
+		if needed == nil {
+			needed = neededCasts(o.Interpolate.TypeCastMapping, files.all())
+		}
+		o.Interpolate.TypeCastMapping = needed
 	}
 }
 

@@ -219,17 +219,15 @@ func hostTree(t *testing.T, dir string) string {
 		if err != nil {
 			return err
 		}
-		lines = append(lines, entryLine(rel, fi.Mode(), func() string {
-			switch {
-			case fi.Mode()&fs.ModeSymlink != 0:
-				target, _ := os.Readlink(p)
-				return target
-			case fi.Mode().IsRegular():
-				b, _ := os.ReadFile(p)
-				return string(b)
-			}
-			return ""
-		}))
+		var content string
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			content, _ = os.Readlink(p)
+		case fi.Mode().IsRegular():
+			b, _ := os.ReadFile(p)
+			content = string(b)
+		}
+		lines = append(lines, entryLine(rel, fi.Mode(), content))
 		return nil
 	})
 	if err != nil {
@@ -267,12 +265,12 @@ func containerTree(t *testing.T, ctx context.Context, ctr, dir string) string {
 			b, _ := io.ReadAll(tr)
 			content = string(b)
 		}
-		lines = append(lines, entryLine(rel, h.FileInfo().Mode(), func() string { return content }))
+		lines = append(lines, entryLine(rel, h.FileInfo().Mode(), content))
 	}
 	slices.Sort(lines)
 	return strings.Join(lines, "")
 }
 
-func entryLine(rel string, mode fs.FileMode, content func() string) string {
-	return fmt.Sprintf("%s %s %q\n", rel, mode, content())
+func entryLine(rel string, mode fs.FileMode, content string) string {
+	return fmt.Sprintf("%s %s %q\n", rel, mode, content)
 }
